@@ -46,14 +46,16 @@ __all__ = [
 DEFAULT_LR = 0.1
 
 #: Momentum coefficient. With beta = 0.9 the velocity is an exponential average over
-#: about 1 / (1 - beta) = 10 recent gradients, the usual value (Sutskever et al. 2013).
+#: about 1 / (1 - beta) = 10 recent gradients, a common choice.
 DEFAULT_MOMENTUM_BETA = 0.9
 
-#: Adam's learning rate, 1e-3, as recommended by Kingma and Ba (2015, Algorithm 1).
+#: Adam's learning rate. This and the three constants below are the default settings
+#: of Algorithm 1 in Kingma and Ba, "Adam: A Method for Stochastic Optimization"
+#: (arXiv:1412.6980).
 DEFAULT_ADAM_LR = 1e-3
 
 #: Decay of Adam's first-moment average. With 0.9 the mean gradient is averaged over
-#: about 10 steps (Kingma and Ba 2015).
+#: about 1 / (1 - 0.9) = 10 steps.
 DEFAULT_ADAM_BETA1 = 0.9
 
 #: Decay of Adam's second-moment average. With 0.999 the mean squared gradient is
@@ -61,9 +63,9 @@ DEFAULT_ADAM_BETA1 = 0.9
 DEFAULT_ADAM_BETA2 = 0.999
 
 #: Added to sqrt(v_hat) in Adam's denominator so that an entry whose gradient has been
-#: zero does not divide by zero. 1e-8 (Kingma and Ba 2015) is far below the typical
-#: gradient size, so it changes the step only for entries with near-zero gradients,
-#: and it is still a normal number in float32 (smallest normal about 1.2e-38).
+#: zero does not divide by zero. 1e-8 is far below the typical gradient size, so it
+#: changes the step only for entries with near-zero gradients, and it is still a
+#: normal number in float32 (smallest normal about 1.2e-38).
 DEFAULT_ADAM_EPS = 1e-8
 
 #: Clipping modes accepted by the ``clip=`` argument of an optimizer.
@@ -78,15 +80,15 @@ def _check_positive_number(name: str, value, *, allow_zero: bool = False) -> flo
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{name} must be a real number, got {value!r} of type "
-            f"{type(value).__name__}; pass a float such as 0.1."
+            f"{type(value).__name__}. Pass a float such as 0.1."
         )
     value = float(value)
     lower_ok = value >= 0.0 if allow_zero else value > 0.0
     if not (math.isfinite(value) and lower_ok):
         bound = "non-negative" if allow_zero else "positive"
         raise ValueError(
-            f"{name} must be a finite {bound} number, got {value!r}; "
-            f"pass a {bound} float such as 0.1."
+            f"{name} must be a finite {bound} number, got {value!r}. "
+            f"Pass a {bound} float such as 0.1."
         )
     return value
 
@@ -96,14 +98,14 @@ def _check_unit_interval(name: str, value, *, upper_inclusive: bool = False) -> 
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{name} must be a real number, got {value!r} of type "
-            f"{type(value).__name__}; pass a float such as 0.9."
+            f"{type(value).__name__}. Pass a float such as 0.9."
         )
     value = float(value)
     upper_ok = value <= 1.0 if upper_inclusive else value < 1.0
     if not (math.isfinite(value) and value >= 0.0 and upper_ok):
         interval = "[0, 1]" if upper_inclusive else "[0, 1)"
         raise ValueError(
-            f"{name} must lie in {interval}, got {value!r}; pass a float such as 0.9."
+            f"{name} must lie in {interval}, got {value!r}. Pass a float such as 0.9."
         )
     return value
 
@@ -112,15 +114,15 @@ def _check_step_index(name: str, value, *, positive: bool = False) -> int:
     """Return ``value`` as an int after checking it is a non-negative integer."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{name} must be an integer, got {value!r} of type {type(value).__name__}; "
-            f"pass a whole number of steps such as 100."
+            f"{name} must be an integer, got {value!r} of type {type(value).__name__}. "
+            f"Pass a whole number of steps such as 100."
         )
     value = int(value)
     if value < (1 if positive else 0):
         bound = "positive" if positive else "non-negative"
         raise ValueError(
-            f"{name} must be a {bound} integer, got {value}; "
-            f"pass a whole number of steps such as 100."
+            f"{name} must be a {bound} integer, got {value}. "
+            f"Pass a whole number of steps such as 100."
         )
     return value
 
@@ -129,20 +131,20 @@ def _check_grads(grads, name: str = "grads") -> list[np.ndarray]:
     """Return ``grads`` as a list of floating-point arrays, checking each entry."""
     if isinstance(grads, np.ndarray) or not isinstance(grads, Sequence):
         raise TypeError(
-            f"{name} must be a list of numpy arrays, got {type(grads).__name__}; "
-            f"wrap a single array in a list: [{name[:-1]}]."
+            f"{name} must be a list of numpy arrays, got {type(grads).__name__}. "
+            f"Wrap a single array in a list: [{name[:-1]}]."
         )
     arrays = []
     for i, g in enumerate(grads):
         if not isinstance(g, np.ndarray):
             raise TypeError(
-                f"{name}[{i}] must be a numpy array, got {type(g).__name__}; "
-                f"convert it with np.asarray."
+                f"{name}[{i}] must be a numpy array, got {type(g).__name__}. "
+                f"Convert it with np.asarray."
             )
         if not np.issubdtype(g.dtype, np.floating):
             raise TypeError(
-                f"{name}[{i}] must have a floating-point dtype, got {g.dtype}; "
-                f"convert it with .astype(np.float64)."
+                f"{name}[{i}] must have a floating-point dtype, got {g.dtype}. "
+                f"Convert it with .astype(np.float64)."
             )
         arrays.append(g)
     return arrays
@@ -150,7 +152,7 @@ def _check_grads(grads, name: str = "grads") -> list[np.ndarray]:
 
 def _squared_norm(array: np.ndarray) -> float:
     # Accumulated in float64 so that the squares of large float32 entries cannot
-    # overflow; only the norm is float64, the arrays keep their dtype.
+    # overflow. Only the norm is float64, and the arrays keep their dtype.
     return float(np.sum(np.square(array, dtype=np.float64)))
 
 
@@ -158,7 +160,7 @@ def _squared_norm(array: np.ndarray) -> float:
 
 
 def clip_by_global_norm(grads, max_norm: float) -> tuple[list[np.ndarray], float]:
-    """Scale all gradients by one factor so that their joint norm is at most ``max_norm``.
+    """Scale all gradients by one factor so that their global norm is <= ``max_norm``.
 
     The global norm is ``sqrt(sum over arrays of sum(g**2))``. When it exceeds
     ``max_norm`` every array is multiplied by ``max_norm / norm``, which keeps the
@@ -190,8 +192,8 @@ def clip_by_global_norm(grads, max_norm: float) -> tuple[list[np.ndarray], float
     norm = math.sqrt(sum(_squared_norm(g) for g in arrays))
     if not math.isfinite(norm):
         raise ValueError(
-            f"the global norm of grads is {norm}, so a gradient contains inf or NaN; "
-            f"lower the learning rate or check the loss for overflow."
+            f"the global norm of grads is {norm}, so a gradient contains inf or NaN. "
+            f"Lower the learning rate or check the loss for overflow."
         )
     if norm <= max_norm:
         return [g.copy() for g in arrays], norm
@@ -235,8 +237,8 @@ def clip_per_layer(grads, max_norm: float) -> tuple[list[np.ndarray], list[float
         norm = math.sqrt(_squared_norm(g))
         if not math.isfinite(norm):
             raise ValueError(
-                f"grads[{i}] has norm {norm}, so it contains inf or NaN; "
-                f"lower the learning rate or check the loss for overflow."
+                f"grads[{i}] has norm {norm}, so it contains inf or NaN. "
+                f"Lower the learning rate or check the loss for overflow."
             )
         norms.append(norm)
         if norm <= max_norm:
@@ -253,15 +255,18 @@ def _make_clipper(clip) -> Callable[[list[np.ndarray]], list[np.ndarray]] | None
     if callable(clip):
         return _wrap_clip_callable(clip)
     usage = (
-        "pass clip=None, clip=('global', max_norm), clip=('per_layer', max_norm) "
+        "Pass clip=None, clip=('global', max_norm), clip=('per_layer', max_norm) "
         "or a callable taking the list of gradients and returning the clipped list"
     )
-    if isinstance(clip, (str, bytes)) or not isinstance(clip, Sequence) or len(clip) != 2:
-        raise ValueError(f"clip must be a (mode, max_norm) pair, got {clip!r}; {usage}.")
+    is_pair = isinstance(clip, Sequence) and len(clip) == 2
+    if isinstance(clip, (str, bytes)) or not is_pair:
+        raise ValueError(
+            f"clip must be a (mode, max_norm) pair, got {clip!r}. {usage}."
+        )
     mode, max_norm = clip
     if mode not in CLIP_MODES:
         raise ValueError(
-            f"clip mode must be one of {list(CLIP_MODES)}, got {mode!r}; {usage}."
+            f"clip mode must be one of {list(CLIP_MODES)}, got {mode!r}. {usage}."
         )
     max_norm = _check_positive_number("clip max_norm", max_norm)
     if mode == "global":
@@ -269,7 +274,7 @@ def _make_clipper(clip) -> Callable[[list[np.ndarray]], list[np.ndarray]] | None
     return lambda grads: clip_per_layer(grads, max_norm)[0]
 
 
-def _wrap_clip_callable(clip: Callable) -> Callable[[list[np.ndarray]], list[np.ndarray]]:
+def _wrap_clip_callable(clip: Callable) -> Callable[[list], list[np.ndarray]]:
     """Accept a callable that returns either a list or a ``(list, norm_info)`` pair.
 
     The pair form lets ``functools.partial(clip_by_global_norm, max_norm=1.0)`` be
@@ -287,21 +292,21 @@ def _wrap_clip_callable(clip: Callable) -> Callable[[list[np.ndarray]], list[np.
             result = result[0]
         if isinstance(result, np.ndarray) or not isinstance(result, Sequence):
             raise TypeError(
-                f"the clip callable {clip!r} returned {type(result).__name__}; "
-                f"it must return a list of arrays with the shapes of its input."
+                f"the clip callable {clip!r} returned {type(result).__name__}. "
+                f"It must return a list of arrays with the shapes of its input."
             )
         result = list(result)
         if len(result) != len(grads):
             raise ValueError(
                 f"the clip callable {clip!r} returned {len(result)} arrays for "
-                f"{len(grads)} gradients; return one clipped array per gradient."
+                f"{len(grads)} gradients. Return one clipped array per gradient."
             )
         for i, (before, after) in enumerate(zip(grads, result)):
             after = np.asarray(after)
             if after.shape != before.shape:
                 raise ValueError(
                     f"the clip callable {clip!r} returned shape {after.shape} for "
-                    f"grads[{i}] of shape {before.shape}; keep every shape."
+                    f"grads[{i}] of shape {before.shape}. Keep every shape."
                 )
             result[i] = after
         return result
@@ -360,7 +365,9 @@ class CosineSchedule:
         Number of warmup steps, ``0 <= warmup_steps < total_steps``. Default 0.
     """
 
-    def __init__(self, total_steps: int, min_factor: float = 0.0, warmup_steps: int = 0):
+    def __init__(
+        self, total_steps: int, min_factor: float = 0.0, warmup_steps: int = 0
+    ):
         self.total_steps = _check_step_index("total_steps", total_steps, positive=True)
         self.min_factor = _check_unit_interval(
             "min_factor", min_factor, upper_inclusive=True
@@ -369,8 +376,8 @@ class CosineSchedule:
         if self.warmup_steps >= self.total_steps:
             raise ValueError(
                 f"warmup_steps must be smaller than total_steps, got warmup_steps="
-                f"{self.warmup_steps} and total_steps={self.total_steps}; "
-                f"shorten the warmup or raise total_steps."
+                f"{self.warmup_steps} and total_steps={self.total_steps}. "
+                f"Shorten the warmup or raise total_steps."
             )
 
     def __call__(self, step: int) -> float:
@@ -436,7 +443,7 @@ class Optimizer:
         if schedule is not None and not callable(schedule):
             raise TypeError(
                 f"schedule must be a callable step -> factor or None, got "
-                f"{schedule!r}; pass e.g. StepSchedule(100, 0.5)."
+                f"{schedule!r}. Pass e.g. StepSchedule(100, 0.5)."
             )
         self.schedule = schedule
         self.clip = clip
@@ -466,14 +473,14 @@ class Optimizer:
         factor = self.schedule(step)
         if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
             raise TypeError(
-                f"schedule {self.schedule!r} returned {factor!r} at step {step}; "
-                f"it must return a real factor such as 0.5."
+                f"schedule {self.schedule!r} returned {factor!r} at step {step}. "
+                f"It must return a real factor such as 0.5."
             )
         factor = float(factor)
         if not (math.isfinite(factor) and factor >= 0.0):
             raise ValueError(
-                f"schedule {self.schedule!r} returned factor {factor} at step {step}; "
-                f"it must return a finite non-negative factor."
+                f"schedule {self.schedule!r} returned factor {factor} at step {step}. "
+                f"It must return a finite non-negative factor."
             )
         return self.lr * factor
 
@@ -510,18 +517,18 @@ class Optimizer:
         grads = _check_grads(grads)
         if len(grads) != len(params):
             raise ValueError(
-                f"grads has {len(grads)} arrays but params has {len(params)}; pass one "
+                f"grads has {len(grads)} arrays but params has {len(params)}. Pass one "
                 f"gradient per parameter, in the order of net.parameters()."
             )
         for i, (p, g) in enumerate(zip(params, grads)):
             if g.shape != p.shape:
                 raise ValueError(
                     f"grads[{i}] has shape {g.shape} but params[{i}] has shape "
-                    f"{p.shape}; pass the gradients in the order of the parameters."
+                    f"{p.shape}. Pass the gradients in the order of the parameters."
                 )
             if not np.all(np.isfinite(g)):
                 raise ValueError(
-                    f"grads[{i}] contains inf or NaN; lower the learning rate or "
+                    f"grads[{i}] contains inf or NaN. Lower the learning rate or "
                     f"check the loss for overflow."
                 )
         self._check_same_layout(params)
@@ -545,8 +552,8 @@ class Optimizer:
         for i, p in enumerate(arrays):
             if not p.flags.writeable:
                 raise ValueError(
-                    f"params[{i}] is read-only, so it cannot be updated in place; "
-                    f"pass the live arrays of net.parameters()."
+                    f"params[{i}] is read-only, so it cannot be updated in place. "
+                    f"Pass the live arrays of net.parameters()."
                 )
         return arrays
 
@@ -560,7 +567,7 @@ class Optimizer:
         if layout != self._shapes:
             raise ValueError(
                 f"params changed since the previous step: got shapes and dtypes "
-                f"{layout}, expected {self._shapes}; call reset() before stepping a "
+                f"{layout}, expected {self._shapes}. Call reset() before stepping a "
                 f"different set of parameters."
             )
 
@@ -600,8 +607,8 @@ class Momentum(Optimizer):
         θ ← θ − η_t · v
 
     With a constant learning rate this is the same trajectory as the textbook form
-    ``v ← β·v − η·g, θ ← θ + v``. With a schedule, this form applies the current
-    learning rate to the whole velocity.
+    ``v ← β·v − η·g, θ ← θ + v``. With a schedule, this form applies the
+    current learning rate to the whole velocity.
 
     Parameters
     ----------
@@ -731,20 +738,20 @@ def make_optimizer(name: str, **kwargs) -> Optimizer:
     """
     if not isinstance(name, str):
         raise TypeError(
-            f"name must be a string, got {name!r} of type {type(name).__name__}; "
-            f"pass one of {sorted(OPTIMIZERS)}."
+            f"name must be a string, got {name!r} of type {type(name).__name__}. "
+            f"Pass one of {sorted(OPTIMIZERS)}."
         )
     key = name.strip().lower()
     if key not in OPTIMIZERS:
         raise ValueError(
-            f"unknown optimizer {name!r}; valid names are {sorted(OPTIMIZERS)}."
+            f"unknown optimizer {name!r}. Valid names are {sorted(OPTIMIZERS)}."
         )
     cls = OPTIMIZERS[key]
     accepted = list(inspect.signature(cls.__init__).parameters)[1:]
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise TypeError(
-            f"{cls.__name__} does not accept {unknown}; accepted keywords are "
+            f"{cls.__name__} does not accept {unknown}. Accepted keywords are "
             f"{accepted}."
         )
     return cls(**kwargs)
