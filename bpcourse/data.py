@@ -50,6 +50,46 @@ def to_columns(X):
     return np.ascontiguousarray(X.T)
 
 
+#: Added to each feature's standard deviation in ``standardize``. The digits' border
+#: pixels are almost always 0; without an offset the rare nonzero value would be
+#: scaled up to dozens of standard deviations.
+STD_OFFSET = 0.1
+
+
+def standardize(X_train, *others, std_offset=STD_OFFSET):
+    """Centre and scale every feature (row) by the training set's statistics.
+
+    Parameters
+    ----------
+    X_train : ndarray, shape (d, N_train)
+        Its per-row mean and standard deviation define the transformation.
+    *others : ndarray, shape (d, N)
+        Transformed with the same statistics (a test set, for example).
+    std_offset : float
+        Added to each standard deviation; see ``STD_OFFSET``.
+
+    Returns
+    -------
+    list of ndarray
+        ``[X_train, *others]`` standardized, each of its input's shape and dtype.
+    """
+    X_train = as_array(X_train, "X_train")
+    if X_train.ndim != 2:
+        raise ValueError(f"X_train has shape {X_train.shape}: expected (d, N)")
+    mean = X_train.mean(axis=1, keepdims=True)
+    scale = X_train.std(axis=1, keepdims=True) + std_offset
+    result = []
+    for name, X in [("X_train", X_train), *(("others", o) for o in others)]:
+        X = as_array(X, name)
+        if X.ndim != 2 or X.shape[0] != X_train.shape[0]:
+            raise ValueError(
+                f"an array to standardize has shape {X.shape}: expected "
+                f"({X_train.shape[0]}, N), the features of X_train"
+            )
+        result.append(((X - mean) / scale).astype(X.dtype, copy=False))
+    return result
+
+
 def stratified_split(X, y, test_fraction=0.25, seed=0):
     """Split columns of X and labels y so each class keeps its share in both parts.
 

@@ -354,7 +354,10 @@ class Network:
             for step, (Xb, Yb) in enumerate(
                 minibatches(X, Y, batch_size, rng=rng), start=1
             ):
-                grads = self.gradients(Xb, Yb)
+                # Overflow is expected once training diverges; the check below
+                # turns it into one clear error instead of a stream of warnings.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    grads = self.gradients(Xb, Yb)
                 if not np.isfinite(grads.loss):
                     raise TrainingDivergedError(
                         f"the loss became {grads.loss} at epoch {epoch}, step "

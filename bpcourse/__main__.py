@@ -1,0 +1,5 @@
+import sys
+
+from bpcourse.cli import main
+
+sys.exit(main())

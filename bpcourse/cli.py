@@ -1,0 +1,188 @@
+"""The ``bpcourse`` command: train a network, check its gradients.
+
+Run ``bpcourse --help`` or ``bpcourse COMMAND --help`` for the options.
+"""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from bpcourse import __version__
+
+DATASETS = ("digits", "xor", "moons", "circles", "spirals")
+
+
+def _sizes(text):
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of widths such as 64,32,10"
+        ) from error
+    return sizes
+
+
+def _hidden(text):
+    if text.strip() in ("", "none"):
+        return []
+    return _sizes(text)
+
+
+def _load(dataset, seed, dtype):
+    from bpcourse import data
+
+    if dataset == "digits":
+        d = data.load_digits(seed=seed, dtype=dtype)
+        return d.X_train, d.y_train, d.X_test, d.y_test
+    X, y = getattr(data, dataset)(n=1000, seed=seed)
+    X_train, y_train, X_test, y_test = data.stratified_split(X, y, 0.25, seed)
+    return X_train.astype(dtype), y_train, X_test.astype(dtype), y_test
+
+
+def _make_optimizer(args, steps_per_epoch):
+    from bpcourse.optim import CosineSchedule, StepSchedule, make_optimizer
+
+    total_steps = args.epochs * steps_per_epoch
+    if args.schedule == "cosine":
+        schedule = CosineSchedule(total_steps=total_steps)
+    elif args.schedule == "step":
+        schedule = StepSchedule(step_size=max(1, total_steps // 3), gamma=0.1)
+    else:
+        schedule = None
+    return make_optimizer(args.optimizer, lr=args.lr, schedule=schedule)
+
+
+def train(args):
+    """Train on a data set and print train and test loss and accuracy."""
+    from bpcourse import data
+    from bpcourse.network import Network
+
+    dtype = np.dtype(args.dtype)
+    X_train, y_train, X_test, y_test = _load(args.dataset, args.seed, dtype)
+    if args.standardize:
+        X_train, X_test = data.standardize(X_train, X_test)
+    sizes = [X_train.shape[0], *args.hidden, int(max(y_train.max(), y_test.max())) + 1]
+    net = Network(sizes, activation=args.activation, seed=args.seed, dtype=dtype)
+    steps_per_epoch = -(-X_train.shape[1] // args.batch_size)
+    optimizer = _make_optimizer(args, steps_per_epoch)
+    print(f"{net}\n{args.dataset}: {X_train.shape[1]} training and "
+          f"{X_test.shape[1]} test examples; optimizer {optimizer}")
+    start = time.perf_counter()
+    net.fit(
+        X_train,
+        y_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=optimizer,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+    seconds = time.perf_counter() - start
+    for name, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
+        print(f"{name:5}  loss {net.loss(X, y):.4f}  accuracy {net.accuracy(X, y):.4f}")
+    print(f"trained {args.epochs} epochs in {seconds:.1f} s")
+    return 0
+
+
+def gradcheck(args):
+    """Build a random network and print its gradient-check report."""
+    from bpcourse.gradcheck import gradcheck as run_gradcheck
+    from bpcourse.network import Network
+
+    rng = np.random.default_rng(args.seed)
+    net = Network(
+        args.sizes,
+        activation=args.activation,
+        loss=args.loss,
+        seed=args.seed,
+        dtype=np.dtype(args.dtype),
+    )
+    X = rng.normal(size=(args.sizes[0], args.batch))
+    K = args.sizes[-1]
+    if args.loss == "cross_entropy":
+        Y = rng.integers(0, K, size=args.batch)
+    elif args.loss == "binary_cross_entropy":
+        Y = rng.integers(0, 2, size=(K, args.batch)).astype(float)
+    else:
+        Y = rng.normal(size=(K, args.batch))
+    report = run_gradcheck(net, X, Y, h=args.h, seed=args.seed)
+    print(report)
+    return 0 if report.passed else 1
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="bpcourse",
+        description="The companion command of the bpcourse textbook on backpropagation.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = commands.add_parser(
+        "train",
+        help="train a network and print its train and test accuracy",
+        description="Train a multilayer perceptron by backpropagation and print its "
+        "train and test loss and accuracy.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    t.add_argument("--dataset", choices=DATASETS, default="digits",
+                   help="data set; digits is scikit-learn's bundled 8x8 images")
+    t.add_argument("--hidden", type=_hidden, default=[256], metavar="WIDTHS",
+                   help="hidden layer widths, comma-separated, or 'none'")
+    t.add_argument("--activation", default="relu",
+                   help="hidden activation: sigmoid, tanh, relu, leaky_relu, identity")
+    t.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
+                   default="momentum", help="update rule")
+    t.add_argument("--lr", type=float, default=0.05, help="learning rate")
+    t.add_argument("--schedule", choices=("none", "step", "cosine"), default="cosine",
+                   help="learning-rate schedule over the whole run")
+    t.add_argument("--epochs", type=int, default=40, help="passes over the training set")
+    t.add_argument("--batch-size", type=int, default=32,
+                   help="examples per minibatch")
+    t.add_argument("--seed", type=int, default=0,
+                   help="seed of the split, the weights and the shuffling")
+    t.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="floating-point type of every array")
+    t.add_argument("--no-standardize", dest="standardize", action="store_false",
+                   help="feed raw features instead of centring and scaling each "
+                   "one by the training set's mean and standard deviation")
+    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    t.set_defaults(run=train)
+
+    g = commands.add_parser(
+        "gradcheck",
+        help="compare backpropagation with central differences",
+        description="Build a random network and batch, compare its backpropagated "
+        "gradients with central differences in float64 and print the report. Exits "
+        "with status 1 when the check fails.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g.add_argument("--sizes", type=_sizes, default=[4, 5, 3], metavar="WIDTHS",
+                   help="layer widths d_0,…,d_L, comma-separated")
+    g.add_argument("--activation", default="tanh", help="hidden activation")
+    g.add_argument("--loss", choices=("cross_entropy", "binary_cross_entropy", "mse"),
+                   default="cross_entropy", help="loss of the batch")
+    g.add_argument("--batch", type=int, default=5, help="examples N in the batch")
+    g.add_argument("--h", type=float, default=1e-5,
+                   help="central-difference step, in parameter units")
+    g.add_argument("--seed", type=int, default=0, help="seed of weights and batch")
+    g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="dtype of the network (the check itself runs in float64)")
+    g.set_defaults(run=gradcheck)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError) as error:
+        print(f"bpcourse {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
