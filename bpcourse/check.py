@@ -1,0 +1,565 @@
+"""Self-checks for the exercises, with a diagnosis of the mistake.
+
+``check("backward.delta_recursion", my_function)`` runs a learner's function on
+seeded random inputs, compares it with the reference answer and, when it is
+wrong, names the closest known mistake (a *pitfall*) and the equation it
+breaks. The check never shows the reference's code, and for a failing case it
+shows the shapes involved and the size of the error, not the expected values.
+
+The work is split in two steps so the grader can run them in different
+processes: ``run_attempts`` calls the untrusted function and only records what
+it returned; ``evaluate`` compares those records with the reference.
+"""
+
+import copy
+import html
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bpcourse.exercises.core import CodingExercise, ShortAnswer, get_exercise
+
+#: Seed of the self-check's inputs; the grader uses a seed of its own.
+SELF_CHECK_SEED = 2024
+
+#: Diagnosis for a function that wrote into one of its arguments.
+INPUT_MODIFIED = "input_modified_in_place"
+#: Diagnosis for a function whose result changes when called again.
+STATE_BETWEEN_CALLS = "accumulated_across_calls"
+#: Diagnosis for a result of the wrong shape that matches no named pitfall.
+WRONG_SHAPE = "wrong_shape"
+
+
+@dataclass
+class Attempt:
+    """What one call of the learner's function did.
+
+    Attributes
+    ----------
+    value : object
+        What it returned (None when it raised).
+    error : str or None
+        The exception's type name when it raised.
+    error_message : str or None
+    traceback : str or None
+        The traceback of the learner's own frames.
+    mutated : list of str
+        Names of arguments the call changed in place.
+    """
+
+    value: object = None
+    error: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    mutated: list = field(default_factory=list)
+
+
+def _same(a, b):
+    """Return True when two argument structures hold identical values."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(
+            a, b, equal_nan=True
+        )
+    if isinstance(a, (list, tuple)):
+        return (
+            type(a) is type(b)
+            and len(a) == len(b)
+            and all(_same(x, y) for x, y in zip(a, b))
+        )
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(_same(a[k], b[k]) for k in a)
+        )
+    if hasattr(a, "__dict__") and not callable(a):
+        return type(a) is type(b) and _same(vars(a), vars(b))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _call(function, kwargs):
+    """Call ``function`` on a deep copy of ``kwargs`` and record the outcome."""
+    pristine = copy.deepcopy(kwargs)
+    arguments = copy.deepcopy(kwargs)
+    attempt = Attempt()
+    try:
+        attempt.value = function(**arguments)
+    except Exception as error:  # the learner's code may raise anything
+        attempt.error = type(error).__name__
+        attempt.error_message = str(error)
+        # Drop the frame of this module so the traceback starts in the
+        # learner's code.
+        attempt.traceback = "".join(
+            traceback.format_exception(type(error), error, error.__traceback__.tb_next)
+        )
+    attempt.mutated = [
+        name for name in kwargs if not _same(arguments[name], pristine[name])
+    ]
+    return attempt
+
+
+def run_attempts(function, cases):
+    """Call a learner's function on every case, and once more on the first.
+
+    Returns
+    -------
+    attempts : list of Attempt
+        One per case.
+    repeat_differs : bool
+        True when a second call on the first case returned something else,
+        which means the function keeps state between calls.
+    """
+    attempts = [_call(function, case) for case in cases]
+    repeat_differs = False
+    if cases and attempts[0].error is None:
+        again = _call(function, cases[0])
+        repeat_differs = again.error is not None or not _same(
+            _plain(again.value), _plain(attempts[0].value)
+        )
+    return attempts, repeat_differs
+
+
+def _plain(value):
+    """Turn numpy scalars and sequences into arrays for a stable comparison."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value)
+    return value
+
+
+@dataclass
+class CaseReport:
+    """The outcome of one case."""
+
+    index: int
+    label: str
+    passed: bool
+    message: str
+
+
+@dataclass
+class CheckResult:
+    """The outcome of a check, shown as HTML in a notebook and as text elsewhere.
+
+    Attributes
+    ----------
+    exercise_id, title : str
+    passed : bool
+    message : str
+        The headline: what is wrong, or that every case passed.
+    diagnosis : str or None
+        The name of the diagnosed pitfall (or a generic diagnosis).
+    cases : list of CaseReport
+    traceback : str or None
+        The learner's traceback when their function raised.
+    hidden : bool
+        True when the inputs are hidden tests: the cases are then not listed.
+    """
+
+    exercise_id: str
+    title: str
+    passed: bool
+    message: str
+    diagnosis: str | None = None
+    cases: list = field(default_factory=list)
+    traceback: str | None = None
+    hidden: bool = False
+
+    @property
+    def score(self):
+        """The fraction of cases that passed, in [0, 1]."""
+        if not self.cases:
+            return 1.0 if self.passed else 0.0
+        return sum(case.passed for case in self.cases) / len(self.cases)
+
+    def _counts(self):
+        failed = sum(not case.passed for case in self.cases)
+        return failed, len(self.cases)
+
+    def __str__(self):
+        mark = "✓" if self.passed else "✗"
+        lines = [f"{mark} {self.exercise_id}: {self.title}", f"  {self.message}"]
+        if self.diagnosis and not self.passed:
+            lines.append(f"  diagnosis: {self.diagnosis}")
+        if not self.hidden and not self.passed:
+            for case in self.cases:
+                status = "passed" if case.passed else case.message
+                lines.append(f"  case {case.index} [{case.label}]: {status}")
+        if self.traceback:
+            lines.append("  your function raised:")
+            lines.extend("    " + line for line in self.traceback.rstrip().splitlines())
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        colour = "#1a7f37" if self.passed else "#b42318"
+        background = "#f0faf2" if self.passed else "#fdf3f2"
+        mark = "✓ passed" if self.passed else "✗ not yet"
+        parts = [
+            f'<div class="bpcourse-check" style="border-left: 4px solid {colour}; '
+            f'background: {background}; padding: 0.4em 0.8em; margin: 0.4em 0;">',
+            f"<strong>{mark}</strong> · <code>{html.escape(self.exercise_id)}</code> "
+            f"· {html.escape(self.title)}",
+            f"<p style='margin: 0.3em 0'>{html.escape(self.message)}</p>",
+        ]
+        if self.diagnosis and not self.passed:
+            parts.append(
+                f"<p style='margin: 0.3em 0'>diagnosis: "
+                f"<code>{html.escape(self.diagnosis)}</code></p>"
+            )
+        if not self.hidden and not self.passed and self.cases:
+            parts.append("<ul style='margin: 0.2em 0'>")
+            for case in self.cases:
+                status = "passed" if case.passed else case.message
+                parts.append(
+                    f"<li>case {case.index} <code>{html.escape(case.label)}</code>: "
+                    f"{html.escape(status)}</li>"
+                )
+            parts.append("</ul>")
+        if self.traceback:
+            parts.append(
+                "<details><summary>your function raised</summary>"
+                f"<pre>{html.escape(self.traceback)}</pre></details>"
+            )
+        parts.append("</div>")
+        return "\n".join(parts)
+
+
+def describe_case(kwargs):
+    """Describe a case by its arguments' shapes, never their values."""
+    parts = []
+    for name, value in kwargs.items():
+        parts.append(f"{name} {_describe(value)}")
+    return ", ".join(parts)
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return str(value.shape)
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_describe(v) for v in value)
+        return f"[{inner}]"
+    if callable(value):
+        return getattr(value, "__name__", "function")
+    if isinstance(value, (int, float, str, bool, np.number)):
+        return repr(value)
+    return type(value).__name__
+
+
+def _as_outputs(value, exercise):
+    """Split a return value into its arrays, or explain why it is not usable."""
+    expected = exercise.outputs
+    if value is None:
+        return None, "your function returned None: did it forget to `return` the result?"
+    if len(expected) > 1:
+        if not isinstance(value, (tuple, list)) or len(value) != len(expected):
+            names = ", ".join(o.name for o in expected)
+            return None, (
+                f"your function should return {len(expected)} arrays ({names}) as a "
+                f"tuple; it returned {_kind(value)}"
+            )
+        values = list(value)
+    else:
+        values = [value]
+    arrays = []
+    for output, item in zip(expected, values):
+        if isinstance(item, (list, tuple)):
+            return None, (
+                f"{output.symbol} is a Python {type(item).__name__}: return a numpy "
+                "array (np.array(...) converts it)"
+            )
+        if isinstance(item, (int, float, np.number)) and not isinstance(item, bool):
+            item = np.asarray(item)
+        if not isinstance(item, np.ndarray):
+            return None, (
+                f"{output.symbol} is {_kind(item)}: expected a numpy array of shape "
+                f"{output.shape}"
+            )
+        if not np.issubdtype(item.dtype, np.floating):
+            return None, (
+                f"{output.symbol} has dtype {item.dtype}: expected floating-point "
+                "numbers (an integer array truncates; start from floats)"
+            )
+        arrays.append(item)
+    return arrays, None
+
+
+def _kind(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _shape_message(output, expected_shape, actual_shape):
+    message = (
+        f"{output.symbol} should have shape {expected_shape}, that is "
+        f"{output.shape}; yours has {actual_shape}"
+    )
+    if len(expected_shape) == 2 and actual_shape == expected_shape[::-1]:
+        message += ": examples are columns, so check which matrix is transposed"
+    elif len(actual_shape) < len(expected_shape):
+        message += ": a sum over the batch keeps the column (keepdims=True)"
+        if actual_shape == ():
+            message += ", and sums over one axis only"
+    return message
+
+
+def _matches(arrays, expected, exercise):
+    return all(
+        a.shape == e.shape and np.allclose(a, e, rtol=exercise.rtol, atol=exercise.atol)
+        for a, e in zip(arrays, expected)
+    )
+
+
+def _reference_outputs(function, case, exercise):
+    value = function(**copy.deepcopy(case))
+    if len(exercise.outputs) == 1:
+        value = [value]
+    return [np.asarray(v) for v in value]
+
+
+def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
+    """Compare a learner's attempts with the reference and diagnose the mistake.
+
+    Parameters
+    ----------
+    exercise : CodingExercise
+    cases : list of dict
+        The keyword arguments the attempts were made on.
+    attempts : list of Attempt
+        From ``run_attempts`` (possibly in another process).
+    repeat_differs : bool
+        From ``run_attempts``.
+    hidden : bool
+        Hidden tests: the result lists no case and no input shape.
+
+    Returns
+    -------
+    CheckResult
+    """
+    expected = [_reference_outputs(exercise.reference, case, exercise) for case in cases]
+    reports = []
+    learner_arrays = []
+    first_problem = None
+    first_traceback = None
+    shape_problem = False
+    for index, (case, attempt, reference) in enumerate(
+        zip(cases, attempts, expected), start=1
+    ):
+        label = describe_case(case)
+        arrays = None
+        if attempt.error is not None:
+            if attempt.error == "NotImplementedError":
+                problem = (
+                    "not implemented yet: replace `raise NotImplementedError` with "
+                    "your code"
+                )
+            else:
+                problem = f"your function raised {attempt.error}: {attempt.error_message}"
+                first_traceback = first_traceback or attempt.traceback
+        else:
+            arrays, problem = _as_outputs(attempt.value, exercise)
+        if problem is None:
+            for output, array, ref in zip(exercise.outputs, arrays, reference):
+                if array.shape != ref.shape:
+                    problem = _shape_message(output, ref.shape, array.shape)
+                    shape_problem = True
+                    break
+                if not np.all(np.isfinite(array)) and np.all(np.isfinite(ref)):
+                    problem = (
+                        f"{output.symbol} contains nan or inf: look for an overflow "
+                        "(exp of a large number) or a division by zero"
+                    )
+                    break
+                if not np.allclose(array, ref, rtol=exercise.rtol, atol=exercise.atol):
+                    error = float(np.max(np.abs(array - ref)))
+                    problem = (
+                        f"{output.symbol} has the right shape but wrong values "
+                        f"(largest absolute difference {error:.3g})"
+                    )
+                    break
+        if problem is None and attempt.mutated:
+            names = ", ".join(f"`{name}`" for name in attempt.mutated)
+            problem = f"your function changed its argument {names} in place"
+        if problem is None and index == 1 and repeat_differs:
+            problem = "a second call on this input returned a different result"
+        learner_arrays.append(arrays)
+        passed = problem is None
+        reports.append(CaseReport(index, label, passed, "passed" if passed else problem))
+        if not passed and first_problem is None:
+            first_problem = problem
+
+    passed = all(report.passed for report in reports)
+    result = CheckResult(
+        exercise_id=exercise.id,
+        title=exercise.title,
+        passed=passed,
+        message=f"all {len(reports)} cases match the expected result",
+        cases=reports,
+        traceback=first_traceback,
+        hidden=hidden,
+    )
+    if passed:
+        return result
+    result.message = first_problem
+    diagnosis, message = _diagnose(
+        exercise, cases, attempts, learner_arrays, expected, repeat_differs
+    )
+    if diagnosis is None and shape_problem:
+        diagnosis = WRONG_SHAPE
+    if message is not None:
+        result.message = message
+    result.diagnosis = diagnosis
+    if hidden:
+        failed, total = result._counts()
+        result.message += f" ({failed} of {total} hidden cases failed)"
+    return result
+
+
+def _diagnose(exercise, cases, attempts, learner_arrays, expected, repeat_differs):
+    """Name the mistake: a generic one, or the pitfall the answer reproduces."""
+    mutated = sorted({name for attempt in attempts for name in attempt.mutated})
+    if mutated:
+        names = ", ".join(f"`{name}`" for name in mutated)
+        return INPUT_MODIFIED, (
+            f"your function changed its argument {names} in place. Values cached by "
+            "the forward pass are read again later, so they must stay as they were: "
+            "compute a new array (`z * mask`) instead of writing into one "
+            "(`z *= mask` or `z[...] = ...`)."
+        )
+    if repeat_differs:
+        return STATE_BETWEEN_CALLS, (
+            "calling your function twice on the same input gave different results: "
+            "it keeps state between calls, for example gradients added to a buffer "
+            "that is never reset to zero."
+        )
+    usable = [i for i, arrays in enumerate(learner_arrays) if arrays is not None]
+    if not usable:
+        return None, None
+    for pitfall in exercise.pitfalls:
+        differs_somewhere = False
+        matches = True
+        for i in usable:
+            try:
+                wrong = _reference_outputs(pitfall.wrong, cases[i], exercise)
+            except Exception:  # a wrong variant may fail on some shapes
+                matches = False
+                break
+            if not _same_shapes(wrong, expected[i]) or not _matches(
+                wrong, expected[i], exercise
+            ):
+                differs_somewhere = True
+            if not _same_shapes(wrong, learner_arrays[i]) or not _matches(
+                learner_arrays[i], wrong, exercise
+            ):
+                matches = False
+                break
+        if matches and differs_somewhere:
+            message = pitfall.message
+            if pitfall.equation:
+                message += f" See equation ({pitfall.equation})."
+            return pitfall.name, message
+    return None, None
+
+
+def _same_shapes(a, b):
+    return all(x.shape == y.shape for x, y in zip(a, b))
+
+
+def evaluate_short_answer(exercise, answer):
+    """Compare a short answer (number, shape or choice) with the expected one."""
+    expected = exercise.answer
+    problem, diagnosis = None, None
+    if isinstance(expected, str):
+        if not isinstance(answer, str):
+            problem = f"expected one of the choices as a string; got {_kind(answer)}"
+        else:
+            given = answer.strip().lower()
+            choices = [c.lower() for c in (exercise.choices or [expected])]
+            if given not in choices:
+                listed = ", ".join(repr(c) for c in exercise.choices or [])
+                problem = f"{answer!r} is not one of the choices: {listed}"
+            elif given != expected.lower():
+                problem, diagnosis = _known_mistake(exercise, answer, "that choice")
+    elif isinstance(expected, tuple):
+        try:
+            shape = tuple(int(n) for n in answer)
+        except (TypeError, ValueError):
+            shape = None
+        if shape is None:
+            problem = f"expected a shape such as (3, 5); got {_kind(answer)}"
+        elif shape != expected:
+            problem, diagnosis = _known_mistake(exercise, shape, f"shape {shape}")
+    else:
+        if isinstance(answer, bool) or not isinstance(answer, (int, float, np.number)):
+            problem = f"expected a number; got {_kind(answer)}"
+        elif not np.isclose(answer, expected, rtol=exercise.rtol, atol=exercise.atol):
+            problem, diagnosis = _known_mistake(exercise, answer, f"{answer!r}")
+    passed = problem is None
+    return CheckResult(
+        exercise_id=exercise.id,
+        title=exercise.title,
+        passed=passed,
+        message="correct" if passed else problem,
+        diagnosis=diagnosis,
+    )
+
+
+def _known_mistake(exercise, answer, description):
+    for wrong, message in exercise.mistakes.items():
+        same = (
+            np.isclose(answer, wrong, rtol=exercise.rtol, atol=exercise.atol)
+            if isinstance(wrong, (int, float)) and isinstance(answer, (int, float, np.number))
+            else wrong == answer or (isinstance(wrong, str) and isinstance(answer, str)
+                                     and wrong.lower() == answer.strip().lower())
+        )
+        if same:
+            return f"{description} is not right: {message}", f"mistake:{wrong}"
+    return f"{description} is not right; reread the section and try again", None
+
+
+def check(exercise_id, answer, seed=None):
+    """Check an answer to the exercise ``exercise_id`` and return the result.
+
+    Parameters
+    ----------
+    exercise_id : str
+        Such as ``"backward.delta_recursion"``.
+    answer : callable, or number, shape or string
+        The learner's function for a coding exercise; the value for a short
+        answer.
+    seed : int, optional
+        Seed of the random inputs; the default gives the same inputs every run.
+
+    Returns
+    -------
+    CheckResult
+        Displays itself as HTML in a notebook and as text in a terminal.
+    """
+    exercise = get_exercise(exercise_id)
+    if isinstance(exercise, ShortAnswer):
+        return evaluate_short_answer(exercise, answer)
+    assert isinstance(exercise, CodingExercise)
+    if not callable(answer):
+        return CheckResult(
+            exercise.id,
+            exercise.title,
+            passed=False,
+            message=(
+                f"pass your function itself, such as check({exercise.id!r}, "
+                f"{exercise.function_name}); got {_kind(answer)}"
+            ),
+        )
+    cases = exercise.make_cases(SELF_CHECK_SEED if seed is None else seed)
+    attempts, repeat_differs = run_attempts(answer, cases)
+    return evaluate(exercise, cases, attempts, repeat_differs)

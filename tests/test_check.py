@@ -1,0 +1,269 @@
+import numpy as np
+import pytest
+
+from bpcourse.check import (
+    INPUT_MODIFIED,
+    STATE_BETWEEN_CALLS,
+    WRONG_SHAPE,
+    evaluate,
+    evaluate_short_answer,
+    run_attempts,
+)
+from bpcourse.exercises.core import (
+    CodingExercise,
+    Output,
+    Pitfall,
+    ShortAnswer,
+    get_exercise,
+    register,
+)
+
+
+def _relu_prime(z):
+    return (z > 0).astype(z.dtype)
+
+
+def _delta(W_next, delta_next, z):
+    return (W_next.T @ delta_next) * _relu_prime(z)
+
+
+def _cases(rng):
+    cases = []
+    for d, d_next, N in [(3, 2, 1), (4, 4, 5), (2, 3, 4)]:
+        cases.append(
+            dict(
+                W_next=rng.normal(size=(d_next, d)),
+                delta_next=rng.normal(size=(d_next, N)),
+                z=rng.normal(size=(d, N)),
+            )
+        )
+    return cases
+
+
+PITFALLS = [
+    Pitfall(
+        "sigma_prime_missing",
+        "σ′(z^ℓ) is left out.",
+        lambda W_next, delta_next, z: W_next.T @ delta_next,
+        equation="3.2",
+    ),
+    Pitfall(
+        "W_not_transposed",
+        "W is used where Wᵀ belongs.",
+        lambda W_next, delta_next, z: (W_next @ delta_next) * _relu_prime(z),
+        equation="3.2",
+    ),
+    Pitfall(
+        "sign_flipped",
+        "The sign is flipped.",
+        lambda W_next, delta_next, z: -(W_next.T @ delta_next) * _relu_prime(z),
+    ),
+]
+
+EXERCISE = CodingExercise(
+    id="testing.delta",
+    chapter=3,
+    title="The δ-recursion",
+    signature="delta(W_next, delta_next, z)",
+    reference=_delta,
+    cases=_cases,
+    outputs=[Output("delta", "δ^ℓ", "(d_ℓ, N)")],
+    pitfalls=PITFALLS,
+)
+
+
+def _check(function, exercise=EXERCISE, hidden=False):
+    cases = exercise.make_cases(7)
+    attempts, repeat_differs = run_attempts(function, cases)
+    return evaluate(exercise, cases, attempts, repeat_differs, hidden=hidden)
+
+
+def test_reference_passes():
+    result = _check(_delta)
+    assert result.passed
+    assert result.score == 1.0
+    assert result.diagnosis is None
+    assert "all 3 cases match" in str(result)
+
+
+@pytest.mark.parametrize("pitfall", PITFALLS, ids=lambda p: p.name)
+def test_each_pitfall_is_diagnosed(pitfall):
+    result = _check(pitfall.wrong)
+    assert not result.passed
+    assert result.diagnosis == pitfall.name
+    assert pitfall.message in result.message
+    if pitfall.equation:
+        assert f"equation ({pitfall.equation})" in result.message
+
+
+def test_square_case_makes_transpose_a_value_mistake():
+    result = _check(PITFALLS[1].wrong)
+    # W @ delta raises on the non-square cases; the square case gives wrong
+    # values, and those are enough to name the pitfall.
+    failed = [c.message for c in result.cases if not c.passed]
+    assert sum("raised ValueError" in m for m in failed) == 2
+    assert sum("wrong values" in m for m in failed) == 1
+    assert result.diagnosis == "W_not_transposed"
+
+
+def test_random_wrong_answer_has_no_diagnosis():
+    def perturbed(W_next, delta_next, z):
+        return _delta(W_next, delta_next, z) + 0.3 * np.sin(3 * z)
+
+    result = _check(perturbed)
+    assert not result.passed
+    assert result.diagnosis is None
+    assert "wrong values" in result.message
+
+
+def test_shape_message_in_notation():
+    result = _check(lambda W_next, delta_next, z: _delta(W_next, delta_next, z).T)
+    assert result.diagnosis == WRONG_SHAPE
+    assert "δ^ℓ should have shape (3, 1), that is (d_ℓ, N); yours has (1, 3)" in (
+        result.message
+    )
+    assert "examples are columns" in result.message
+
+
+def test_summed_over_every_axis_message():
+    result = _check(lambda W_next, delta_next, z: np.sum(_delta(W_next, delta_next, z)))
+    assert "yours has ()" in result.message
+
+
+def test_learner_exception_shows_own_traceback():
+    def broken(W_next, delta_next, z):
+        return W_next.T @ delta_nxt  # noqa: F821
+
+    result = _check(broken)
+    assert not result.passed
+    assert "NameError" in result.message
+    assert "broken" in result.traceback
+    assert "delta_nxt" in result.traceback
+    assert "bpcourse/check.py" not in result.traceback
+
+
+def test_not_implemented_message():
+    def stub(W_next, delta_next, z):
+        raise NotImplementedError
+
+    result = _check(stub)
+    assert result.message.startswith("not implemented yet")
+    assert result.traceback is None
+
+
+@pytest.mark.parametrize(
+    "function, pattern",
+    [
+        (lambda W_next, delta_next, z: None, "returned None"),
+        (lambda W_next, delta_next, z: _delta(W_next, delta_next, z).tolist(),
+         "Python list"),
+        (lambda W_next, delta_next, z: _delta(W_next, delta_next, z).astype(int),
+         "dtype int64"),
+        (lambda W_next, delta_next, z: "delta", "is a str"),
+    ],
+)
+def test_unusable_return_values(function, pattern):
+    result = _check(function)
+    assert not result.passed
+    assert pattern in result.message
+
+
+def test_nan_result_message():
+    result = _check(lambda W_next, delta_next, z: np.full(z.shape, np.nan))
+    assert "nan or inf" in result.message
+
+
+def test_in_place_modification_is_diagnosed():
+    def in_place(W_next, delta_next, z):
+        z *= _relu_prime(z)  # writes into the cached pre-activation
+        return (W_next.T @ delta_next) * (z != 0)
+
+    result = _check(in_place)
+    assert not result.passed
+    assert result.diagnosis == INPUT_MODIFIED
+    assert "`z`" in result.message
+
+
+def test_state_between_calls_is_diagnosed():
+    buffer = {}
+
+    def accumulating(W_next, delta_next, z):
+        key = z.shape
+        buffer[key] = buffer.get(key, 0) + _delta(W_next, delta_next, z)
+        return buffer[key]
+
+    result = _check(accumulating)
+    assert not result.passed
+    assert result.diagnosis == STATE_BETWEEN_CALLS
+    assert "second call" in result.cases[0].message
+
+
+def test_hidden_mode_lists_no_case():
+    result = _check(PITFALLS[0].wrong, hidden=True)
+    text = str(result)
+    assert "case 1" not in text
+    assert "(3, 2)" not in text
+    assert "hidden cases failed" in text
+    assert "case 1" not in result._repr_html_()
+
+
+def test_partial_score():
+    def right_for_one_example(W_next, delta_next, z):
+        if z.shape[1] == 1:
+            return _delta(W_next, delta_next, z)
+        return np.zeros_like(z)
+
+    result = _check(right_for_one_example)
+    assert result.score == pytest.approx(1 / 3)
+
+
+def test_html_is_escaped():
+    result = _check(lambda W_next, delta_next, z: "<script>")
+    assert "<script>" not in result._repr_html_()
+
+
+SHORT = ShortAnswer(
+    id="testing.shape",
+    chapter=1,
+    title="A shape",
+    prompt="shape of z²",
+    answer=(3, 5),
+    mistakes={(5, 3): "that is (N, d₂): examples are columns"},
+)
+
+
+def test_short_answer_shapes():
+    assert evaluate_short_answer(SHORT, (3, 5)).passed
+    assert evaluate_short_answer(SHORT, [3, 5]).passed
+    wrong = evaluate_short_answer(SHORT, (5, 3))
+    assert not wrong.passed
+    assert "examples are columns" in wrong.message
+    assert wrong.diagnosis == "mistake:(5, 3)"
+    assert "expected a shape" in evaluate_short_answer(SHORT, "3x5").message
+
+
+def test_short_answer_numbers_and_choices():
+    number = ShortAnswer("testing.number", 2, "n", "p", answer=0.2628125,
+                         mistakes={0.525625: "you left out the ½"})
+    assert evaluate_short_answer(number, 0.26281250001).passed
+    assert "left out the ½" in evaluate_short_answer(number, 0.525625).message
+    assert "expected a number" in evaluate_short_answer(number, "0.26").message
+    choice = ShortAnswer("testing.choice", 5, "c", "p", answer="diverges",
+                         choices=["converges", "diverges"])
+    assert evaluate_short_answer(choice, " Diverges ").passed
+    assert "not one of the choices" in evaluate_short_answer(choice, "explodes").message
+    assert not evaluate_short_answer(choice, "converges").passed
+
+
+def test_register_rejects_bad_ids():
+    with pytest.raises(ValueError, match="malformed"):
+        register(ShortAnswer("NoDot", 1, "t", "p", answer=1.0))
+
+
+def test_unknown_id_suggests_close_ones(monkeypatch):
+    from bpcourse.exercises import core
+
+    monkeypatch.setattr(core, "REGISTRY", dict(core.REGISTRY))
+    register(SHORT)
+    with pytest.raises(ValueError, match="did you mean 'testing.shape'"):
+        get_exercise("testing.shap")
