@@ -317,13 +317,13 @@ def _html_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 
 def _check_network(net) -> None:
-    required = ("parameters", "loss", "gradients", "forward", "astype")
-    missing = [name for name in required if not callable(getattr(net, name, None))]
-    if missing or not hasattr(net, "dtype") or not hasattr(net, "activations"):
+    methods = ("parameters", "loss", "gradients", "forward", "astype")
+    missing = [name for name in methods if not callable(getattr(net, name, None))]
+    missing += [name for name in ("dtype", "activations") if not hasattr(net, name)]
+    if missing:
         raise TypeError(
             f"net must be a bpcourse.network.Network, got {type(net).__name__}, "
-            f"which lacks {missing or ['dtype or activations']}. Build one with "
-            f"Network(sizes, ...)."
+            f"which lacks {', '.join(missing)}. Build one with Network(sizes, ...)."
         )
 
 
@@ -510,7 +510,9 @@ def gradcheck(
     net : bpcourse.network.Network
         Network to check. Its parameters are perturbed in place during the check and
         restored exactly, bit for bit, before returning (also on an error). A network
-        of another dtype than float64 is not touched: a float64 copy is checked.
+        of another dtype than float64 is not touched, because the check runs on the
+        float64 copy ``net.astype(np.float64)``. A subclass that overrides
+        ``gradients`` is therefore checked in float64 only if ``astype`` keeps it.
     X : ndarray, shape (d_0, N)
         Batch of inputs, one example per column.
     Y : ndarray, shape (N,) or (d_L, N)

@@ -41,7 +41,7 @@ def names_of(sizes):
 
 
 class ScaledGradients:
-    """A network whose gradients are wrong: scaled, or one array zeroed."""
+    """A network whose gradients are wrong: scaled, a bias zeroed or an entry moved."""
 
     def __init__(self, net, scale=1.0, zero_bias=None, shift_entry=None):
         self._net = net
@@ -427,7 +427,8 @@ def test_bad_arguments(kwargs, error, pattern):
 
 
 def test_not_a_network():
-    with pytest.raises(TypeError, match="net must be a bpcourse.network.Network"):
+    expected = "net must be a bpcourse.network.Network, got object, which lacks"
+    with pytest.raises(TypeError, match=expected):
         gradcheck(object(), np.zeros((2, 1)), np.zeros(1))
 
 
