@@ -4,7 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: venv book test freeze clean
+# The book: every notebook executed (cached, see tools/package_cache.py),
+# warnings are errors, and every page re-read so that no warning is hidden
+# by an incremental build.  _build/html is written anew, so no page of an
+# earlier table of contents is left in it; executions stay in _build/.jupyter_cache.
+JB_FLAGS := -W --keep-going --all
+NPM_STAMP := node_modules/.installed
+VENDOR_STAMP := book/vendor/.copied
+
+.PHONY: venv assets book browser-deps test freeze clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +23,34 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 venv: $(INSTALLED)
 
-test: venv
-	$(BIN)/python -m pytest
+# JavaScript the book serves itself (MathJax 3, the ipywidgets HTML manager,
+# RequireJS), pinned in package-lock.json and copied into book/vendor.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(VENDOR_STAMP): $(NPM_STAMP) tools/vendor_assets.py
+	$(PYTHON) tools/vendor_assets.py
+	touch $@
+
+assets: $(VENDOR_STAMP)
+
+book: venv assets
+	rm -rf _build/html
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+# Debian's Chromium and its driver, for tests/test_browser.py.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			chromium chromium-driver; \
+	fi
+
+test: venv assets browser-deps
+	$(BIN)/python -m pytest tests/
+	$(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 freeze: venv
 	{ head -n 2 requirements.txt; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.new

@@ -44,9 +44,11 @@ def require(minimum, installed=None):
     """
     installed = __version__ if installed is None else installed
     needed, have = _version_tuple(minimum), _version_tuple(installed)
+    # Compare "0.1" as "0.1.0", so versions of different lengths line up.
     width = max(len(needed), len(have))
-    pad = lambda v: v + (0,) * (width - len(v))  # noqa: E731
-    if pad(have) < pad(needed):
+    needed += (0,) * (width - len(needed))
+    have += (0,) * (width - len(have))
+    if have < needed:
         raise VersionMismatchError(
             f"this notebook needs bpcourse {minimum} or newer, but bpcourse "
             f"{installed} is installed: {UPDATE_HINT}"
