@@ -1,0 +1,70 @@
+import json
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from bpcourse.interactive import MAX_FRAMES, FrameExplorer  # noqa: E402
+
+
+def _draw(slope, offset):
+    figure, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [offset, offset + slope])
+    ax.set_ylim(-3, 3)
+    return figure
+
+
+def _explorer():
+    return FrameExplorer(
+        _draw,
+        {"slope": [-1.0, 0.0, 1.0], "offset": [0, 1]},
+        alt=lambda slope, offset: f"a line of slope {slope} through {offset}",
+        labels={"slope": "slope of the line"},
+    )
+
+
+def test_every_combination_has_a_frame():
+    frames = _explorer().render()
+    assert sorted(frames) == ["0_0", "0_1", "1_0", "1_1", "2_0", "2_1"]
+    assert len({uri for uri, _ in frames.values()}) == 6
+    assert frames["2_1"][1] == "a line of slope 1.0 through 1"
+
+
+def test_html_has_sliders_image_and_data():
+    page = _explorer()._repr_html_()
+    assert page.count('type="range"') == 2
+    assert 'aria-label="slope of the line"' in page
+    assert page.count("<img") == 1
+    data = re.search(r'class="bp-frames-data">(.*?)</script>', page, re.S).group(1)
+    data = json.loads(data)
+    assert data["values"] == [["-1", "0", "1"], ["0", "1"]]
+    assert len(data["frames"]) == 6
+    assert data["alts"]["0_0"] == "a line of slope -1.0 through 0"
+
+
+def test_initial_frame_is_middle_by_default():
+    explorer = _explorer()
+    page = explorer._repr_html_()
+    middle_uri = explorer.render()["1_1"][0]
+    assert f'src="{middle_uri}"' in page
+
+
+def test_output_is_deterministic():
+    assert _explorer()._repr_html_() == _explorer()._repr_html_()
+
+
+def test_too_many_frames_rejected():
+    with pytest.raises(ValueError, match="MAX_FRAMES"):
+        FrameExplorer(_draw, {"slope": list(range(MAX_FRAMES)), "offset": [0, 1]})
+
+
+def test_bad_initial_value_rejected():
+    with pytest.raises(ValueError, match="not among its values"):
+        FrameExplorer(_draw, {"slope": [0, 1], "offset": [0]}, initial={"slope": 5})
+
+
+def test_repr_counts_frames():
+    assert repr(_explorer()) == "FrameExplorer(slope: 3 values, offset: 2 values; 6 frames)"
