@@ -171,6 +171,74 @@ def build_parser():
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="dtype of the network (the check itself runs in float64)")
     g.set_defaults(run=gradcheck)
+
+    def grading_command(name):
+        def run(args):
+            from bpcourse.grading import cli as grading_cli
+
+            return getattr(grading_cli, name)(args)
+
+        return run
+
+    a = commands.add_parser(
+        "assign",
+        help="make student notebooks and grading specs from instructor notebooks",
+        description="For each instructor notebook, write the student notebook "
+        "(solutions stripped) to OUT/student/ and the grading spec (exercises, "
+        "points, limits, hidden-test seed) to OUT/instructor/, which is for the "
+        "instructor only.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    a.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="instructor notebook (.ipynb) with solutions")
+    a.add_argument("--out", default="release", help="release folder")
+    a.add_argument("--points", action="append", metavar="ID=POINTS",
+                   help="points of one exercise (repeatable); by default a coding "
+                   "exercise has 2, split over its hidden cases, a short answer 1")
+    a.add_argument("--seed", type=int, default=None,
+                   help="seed of the hidden tests; by default a random one")
+    a.add_argument("--question-seconds", type=float, default=None,
+                   help="wall-clock limit per question (default 10)")
+    a.add_argument("--submission-seconds", type=float, default=None,
+                   help="wall-clock limit per submission (default 60)")
+    a.add_argument("--memory-mb", type=int, default=None,
+                   help="memory limit of the process running a submission "
+                   "(default 1024)")
+    a.set_defaults(run=grading_command("assign"))
+
+    r = commands.add_parser(
+        "grade",
+        help="grade a folder of submissions",
+        description="Grade every .ipynb and .py file of SUBMISSIONS (the student id "
+        "is the file name without its suffix) in sandboxed processes, and write "
+        "grades.csv, canvas.csv, feedback/ and the class report to OUT.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    r.add_argument("submissions", metavar="SUBMISSIONS_DIR",
+                   help="folder with one submission per student")
+    r.add_argument("--assignment", required=True, metavar="NAME_OR_SPEC",
+                   help="assignment name (its spec is RELEASE/instructor/NAME.json) "
+                   "or the path of a spec")
+    r.add_argument("--release", default="release",
+                   help="release folder in which to find the spec by name")
+    r.add_argument("--out", default="results", help="results folder")
+    r.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once (default: the number of cores)")
+    r.add_argument("--resume", action="store_true",
+                   help="keep the results of submissions graded by an earlier run")
+    r.add_argument("--question-seconds", type=float, default=None,
+                   help="override the spec's wall-clock limit per question")
+    r.add_argument("--submission-seconds", type=float, default=None,
+                   help="override the spec's wall-clock limit per submission")
+    r.add_argument("--memory-mb", type=int, default=None,
+                   help="override the spec's memory limit")
+    r.add_argument("--sandbox-user", default=None, metavar="USER",
+                   help="run all student code as this user (name or uid); by "
+                   "default each worker has a uid of its own")
+    r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    r.add_argument("--quiet", action="store_true",
+                   help="log only errors to stderr (grading.log has every line)")
+    r.set_defaults(run=grading_command("grade"))
     return parser
 
 
