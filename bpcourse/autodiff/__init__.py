@@ -26,6 +26,8 @@ Modules, one concept each:
     Matrix product, transpose, reshape, indexing, sum and mean.
 ``losses``
     Softmax, softmax cross-entropy, binary cross-entropy, mean squared error.
+``mlp``
+    ``bpcourse.network.Network`` rebuilt from these operations.
 """
 
 # The tensor module comes first: it imports the others once Tensor is defined.
@@ -48,6 +50,7 @@ from bpcourse.autodiff.losses import (
     softmax,
     softmax_cross_entropy,
 )
+from bpcourse.autodiff.mlp import mlp_forward, mlp_loss, mlp_parameters
 from bpcourse.autodiff.ops import (
     add,
     divide,
@@ -81,6 +84,9 @@ __all__ = [
     "matmul",
     "mean",
     "mean_squared_error",
+    "mlp_forward",
+    "mlp_loss",
+    "mlp_parameters",
     "multiply",
     "negative",
     "no_grad",
