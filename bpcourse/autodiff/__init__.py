@@ -28,12 +28,15 @@ Modules, one concept each:
     Softmax, softmax cross-entropy, binary cross-entropy, mean squared error.
 ``mlp``
     ``bpcourse.network.Network`` rebuilt from these operations.
+``drawing``
+    ``draw_graph``, a figure of the graph with every value and gradient.
 """
 
 # The tensor module comes first: it imports the others once Tensor is defined.
 from bpcourse.autodiff.tensor import Tensor, as_tensor  # isort: split
 
 from bpcourse.autodiff.array_ops import getitem, matmul, mean, reshape, sum, transpose
+from bpcourse.autodiff.drawing import draw_graph
 from bpcourse.autodiff.graph import (
     InPlaceModificationError,
     backward,
@@ -76,6 +79,7 @@ __all__ = [
     "backward",
     "binary_cross_entropy",
     "divide",
+    "draw_graph",
     "exp",
     "getitem",
     "is_grad_enabled",
