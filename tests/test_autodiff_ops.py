@@ -95,6 +95,12 @@ def test_power_constant_exponent(p):
     assert_gradients_match(lambda x: x**p, _values((2, 3), 0, low=0.5))
 
 
+def test_power_zero_at_zero():
+    x = Tensor([0.0, 2.0])
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
 def test_scalar_base_power():
     assert_gradients_match(lambda x: 3.0**x, _values((4,), 1))
 

@@ -111,6 +111,9 @@ def _power_constant(x, p):
     out = x._data**p
 
     def vjp(g):
+        if p == 0:
+            # x⁰ = 1 is constant, also at x = 0 where x^{−1} would be inf.
+            return (np.zeros_like(g),)
         if p == 2:
             return (g * (2 * x._data),)
         return (g * (p * x._data ** (p - 1)),)
