@@ -194,7 +194,7 @@ def sum(x, axis=None, keepdims=False):
     """
     x = as_tensor(x)
     axes = _normalize_axes(axis, x)
-    out = np.sum(x._data, axis=axes, keepdims=keepdims)
+    out = x._data.sum(axis=axes, keepdims=keepdims)
 
     def vjp(g):
         if not keepdims:

@@ -162,7 +162,8 @@ def topological_order(root, constants=False):
     """Return the tensors ``root`` depends on, each after all of its parents.
 
     The depth-first search keeps its own stack instead of recursing, so graphs of
-    any depth work.
+    any depth work. Tensors define no ``__eq__``, so sets and dicts of tensors
+    compare them by identity.
 
     Parameters
     ----------
@@ -183,12 +184,12 @@ def topological_order(root, constants=False):
         if parents_done:
             order.append(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
+        visited.add(node)
         stack.append((node, True))
         for parent in node.parents:
-            if id(parent) not in visited and (constants or parent.requires_grad):
+            if parent not in visited and (constants or parent.requires_grad):
                 stack.append((parent, False))
     return order
 
@@ -206,9 +207,9 @@ def backward(root, gradient=None):
             "outside no_grad()"
         )
     upstream = _initial_gradient(root, gradient)
-    pending = {id(root): upstream}
+    pending = {root: upstream}
     for node in reversed(topological_order(root)):
-        g = pending.pop(id(node), None)
+        g = pending.pop(node, None)
         if g is None:
             continue
         _accumulate(node, g)
@@ -220,11 +221,10 @@ def backward(root, gradient=None):
             if parent_grad is None or not parent.requires_grad:
                 continue
             parent_grad = _checked_gradient(parent_grad, parent, node)
-            key = id(parent)
-            if key in pending:
-                pending[key] = pending[key] + parent_grad
+            if parent in pending:
+                pending[parent] = pending[parent] + parent_grad
             else:
-                pending[key] = parent_grad
+                pending[parent] = parent_grad
 
 
 def _initial_gradient(root, gradient):

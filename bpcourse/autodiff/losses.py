@@ -66,16 +66,16 @@ def softmax_cross_entropy(logits, labels):
     K, N = columns.shape
     labels = _labels(labels, K, N, columns.dtype, "softmax_cross_entropy")
 
-    shifted = columns - np.max(columns, axis=0, keepdims=True)
+    shifted = columns - columns.max(axis=0, keepdims=True)
     exps = np.exp(shifted)
-    totals = np.sum(exps, axis=0, keepdims=True)
+    totals = exps.sum(axis=0, keepdims=True)
     log_totals = np.log(totals)
     probs = exps / totals
     if labels.ndim == 1:
         columns_index = np.arange(N)
-        loss = np.sum(log_totals[0] - shifted[labels, columns_index]) / N
+        loss = (log_totals[0] - shifted[labels, columns_index]).sum() / N
     else:
-        loss = np.sum(labels * (log_totals - shifted)) / N
+        loss = (labels * (log_totals - shifted)).sum() / N
 
     def vjp(g):
         if labels.ndim == 1:

@@ -46,7 +46,7 @@ def unbroadcast(g, shape):
         for i, size in enumerate(shape)
         if size == 1 and g.shape[added + i] != 1
     )
-    return np.sum(g, axis=axes, keepdims=True).reshape(shape)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 # Binary operations --------------------------------------------------------------
