@@ -334,11 +334,15 @@ class Harness:
             written = self.write(self.channel, view)
             view = view[written:]
 
-    def restore(self):
-        """Undo what student code did to builtins and to the numpy module."""
+    def restore_builtins(self):
+        """Undo what student code did to the builtins, which this code uses too."""
         space = vars(builtins)
         space.clear()
         space.update(self.builtins)
+
+    def restore(self):
+        """Undo what student code did to builtins and to the numpy module."""
+        self.restore_builtins()
         attributes = vars(self.np)
         for name in list(attributes):
             if name not in self.numpy_attributes:
@@ -382,6 +386,7 @@ class Harness:
         try:
             value = function(**arguments)
         except BaseException as error:  # student code may raise anything
+            self.restore_builtins()
             if self.getpid() != self.pid:
                 self.exit(0)
             record["error"] = type(error).__name__
@@ -394,6 +399,7 @@ class Harness:
                 caught["memory"] = True
             record["traceback"] = _text("".join(traceback.format_exception(
                 type(error), error, error.__traceback__.tb_next)))
+        self.restore_builtins()
         if self.getpid() != self.pid:
             self.exit(0)
         record["mutated"] = [
@@ -490,10 +496,19 @@ class Harness:
     def run(self, job):
         for question in job["questions"]:
             self.send({"event": "start", "question": question["id"]})
-            if question["kind"] == "coding":
-                result = self.run_coding(question)
-            else:
-                result = self.run_short(question)
+            try:
+                if question["kind"] == "coding":
+                    result = self.run_coding(question)
+                else:
+                    result = self.run_short(question)
+            except BaseException as error:
+                # Student code broke something this harness relies on.
+                self.restore()
+                if self.getpid() != self.pid:
+                    self.exit(0)
+                result = {"event": "result", "question": question["id"],
+                          "status": "harness_error", "error": type(error).__name__,
+                          "error_message": _text(error)}
             self.send(result)
         self.send({"event": "done"})
 

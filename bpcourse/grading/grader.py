@@ -369,6 +369,15 @@ class Grader:
                         f"{outcome.detail}",
                 diagnosis=diagnosis,
             )
+        if status == "harness_error":
+            error = data.get("error") if isinstance(data.get("error"), str) else "Error"
+            return _question_result(
+                question, status="error",
+                message=(f"your code changed the Python environment so that its results "
+                         f"could not be recorded ({error[:60]}: "
+                         f"{mask_numbers(data.get('error_message')) or ''})"),
+                diagnosis="environment_broken",
+            )
         return _question_result(
             question, status="error",
             message=f"this question could not be graded: {outcome.detail or status}",

@@ -27,7 +27,7 @@ import numpy as np
 from bpcourse.grading.grader import _write_text
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-TOP_MISTAKES = 3
+TOP_MISTAKES = 5
 
 
 def format_points(value):
@@ -188,8 +188,11 @@ def item_analysis(spec, results):
         discrimination = None
         if len(students) > 2 and points.std() > 0 and rest.std() > 0:
             discrimination = float(np.corrcoef(points, rest)[0, 1])
+        # An unreadable file is a problem of the submission, counted apart.
         mistakes = Counter(
-            q["diagnosis"] for q in entries if not q["passed"] and q.get("diagnosis")
+            q["diagnosis"] for q in entries
+            if not q["passed"] and q.get("diagnosis")
+            and q["status"] != "unreadable"
         )
         statuses = Counter(q["status"] for q in entries if q["status"] != "graded")
         items.append({
@@ -229,7 +232,12 @@ def write_histogram(spec, results, path):
 
 def _summary(spec, results):
     totals = np.array([results[s]["total"] for s in results], dtype=float)
+    unreadable = sorted(
+        s for s, r in results.items()
+        if any(q["status"] == "unreadable" for q in r["questions"].values())
+    )
     return {
+        "unreadable": unreadable,
         "students": len(totals),
         "mean": float(totals.mean()) if len(totals) else 0.0,
         "median": float(np.median(totals)) if len(totals) else 0.0,
@@ -255,6 +263,11 @@ def report_markdown(spec, results, items):
         "",
         "![Histogram of the total scores](histogram.png)",
         "",
+    ]
+    if summary["unreadable"]:
+        lines += [f"{len(summary['unreadable'])} submissions could not be read (0 "
+                  f"points): {', '.join(summary['unreadable'])}.", ""]
+    lines += [
         "## Questions",
         "",
         "| Question | Points | Mean | Pass rate | Discrimination | Not graded normally |",
@@ -294,6 +307,11 @@ def report_html(spec, results, items):
         f"{format_points(summary['min'])}, highest {format_points(summary['max'])} of "
         f"{format_points(summary['maximum'])} points</p>",
         '<img src="histogram.png" alt="Histogram of the total scores" width="600">',
+    ]
+    if summary["unreadable"]:
+        parts.append(f"<p>{len(summary['unreadable'])} submissions could not be read "
+                     f"(0 points): {e(', '.join(summary['unreadable']))}.</p>")
+    parts += [
         "<h2>Questions</h2>",
         "<table><tr><th>Question</th><th>Points</th><th>Mean</th><th>Pass rate</th>"
         "<th>Discrimination</th><th>Not graded normally</th>"
