@@ -1,8 +1,12 @@
 r"""Exercises of the forward propagation chapter: the affine step, a whole pass, shapes.
 
-The equation numbers in the pitfalls are those the chapter prints: (2) is the
-affine step z^ℓ = W^ℓ a^{ℓ−1} + b^ℓ, (3) is a^ℓ = σ(z^ℓ), (4) is the output
-ŷ = f_out(z^L) and (5) is the same step for a batch, one example per column.
+The equation numbers in the pitfalls are those of chapter 1: (1.2) is the
+affine step z^ℓ = W^ℓ a^{ℓ−1} + b^ℓ, (1.3) is a^ℓ = σ(z^ℓ), (1.4) is the output
+ŷ = f_out(z^L) and (1.5) is the same step for a batch, one example per column.
+
+NOTE: the book prints these chapter-qualified numbers only when _toc.yml
+numbers its chapters (``options: numbered: true``). Without that, Sphinx
+numbers equations across the whole book, from (1) on the first page.
 
 Every case set mixes square matrices (d_ℓ = d_{ℓ−1}, and for the affine step
 also N = d_ℓ), where a transposed matrix or result gives wrong values of the
@@ -15,10 +19,10 @@ from bpcourse.activations import relu, sigmoid, tanh
 from bpcourse.examples import hand_worked_network
 from bpcourse.exercises.core import CodingExercise, Output, Pitfall, ShortAnswer, register
 
-EQ_AFFINE = "2"
-EQ_ACTIVATION = "3"
-EQ_OUTPUT = "4"
-EQ_BATCH = "5"
+EQ_AFFINE = "1.2"
+EQ_ACTIVATION = "1.3"
+EQ_OUTPUT = "1.4"
+EQ_BATCH = "1.5"
 
 
 # The affine step z = W a + b -----------------------------------------------------

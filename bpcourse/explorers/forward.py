@@ -221,7 +221,7 @@ def draw_network_explorer(data, fig=None):
     from bpcourse.plots import SEQUENTIAL, draw_network
 
     if fig is None:
-        fig = plt.figure(figsize=(10, 4))
+        fig = plt.figure(figsize=(8.6, 3.6))
     ax_net, ax_plane = fig.subplots(
         1, 2, gridspec_kw={"width_ratios": [1.1, 1]}
     )
@@ -258,6 +258,7 @@ def draw_network_explorer(data, fig=None):
                     fontsize=8, frameon=False)
     colorbar = fig.colorbar(filled, ax=ax_plane, shrink=0.8)
     colorbar.set_label("ŷ", rotation=0, labelpad=10)
+    fig.tight_layout()
     return fig
 
 
