@@ -316,7 +316,8 @@ def _shape_message(output, expected_shape, actual_shape):
 
 def _matches(arrays, expected, exercise):
     return all(
-        a.shape == e.shape and np.allclose(a, e, rtol=exercise.rtol, atol=exercise.atol)
+        a.shape == e.shape
+        and np.allclose(a, e, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True)
         for a, e in zip(arrays, expected)
     )
 

@@ -267,3 +267,31 @@ def test_unknown_id_suggests_close_ones(monkeypatch):
     register(SHORT)
     with pytest.raises(ValueError, match="did you mean 'testing.shape'"):
         get_exercise("testing.shap")
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def _naive_softmax(z):
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(z)
+        return e / e.sum(axis=0, keepdims=True)
+
+
+def test_nan_answer_matches_nan_pitfall():
+    exercise = CodingExercise(
+        id="testing.softmax",
+        chapter=2,
+        title="softmax",
+        signature="softmax(z)",
+        reference=_softmax,
+        cases=lambda rng: [dict(z=rng.normal(size=(3, 2))),
+                           dict(z=np.array([[1000.0], [0.0], [999.0]]))],
+        outputs=[Output("a", "ŷ", "(K, N)")],
+        pitfalls=[Pitfall("max_not_subtracted", "subtract the maximum", _naive_softmax)],
+    )
+    result = _check(_naive_softmax, exercise)
+    assert not result.passed
+    assert result.diagnosis == "max_not_subtracted"
