@@ -46,7 +46,8 @@ def book_html() -> Path:
     # One build at a time, also under pytest-xdist.
     with open(BUILD / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        # No page left over from an earlier toc; executions stay in .jupyter_cache.
+        # Start from an empty html folder so that no page of an earlier toc is left.
+        # Executed notebooks stay in _build/.jupyter_cache.
         shutil.rmtree(BUILD / "html", ignore_errors=True)
         done = subprocess.run(
             [*JB_BUILD, "."], cwd=ROOT, capture_output=True, text=True
