@@ -155,8 +155,12 @@ def time_nbgrader(folder, count):
             "c = get_config()\nc.CourseDirectory.root = %r\n"
             "c.ExecutePreprocessor.timeout = 10\n" % str(course))
         nbgrader = str(venv / "bin" / "nbgrader")
+        # nbgrader runs alembic and jupyter from its venv's bin folder.
+        environment = {**os.environ,
+                       "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
         step = subprocess.run([nbgrader, "generate_assignment", "bench", "--force"],
-                              cwd=course, capture_output=True, text=True)
+                              cwd=course, capture_output=True, text=True,
+                              env=environment)
         if step.returncode != 0:
             return None, "nbgrader generate_assignment failed: " + step.stderr[-300:]
         for path in sorted(folder.glob("*.ipynb")):
@@ -165,7 +169,7 @@ def time_nbgrader(folder, count):
             shutil.copy(path, target / "bench.ipynb")
         started = time.perf_counter()
         step = subprocess.run([nbgrader, "autograde", "bench", "--force"], cwd=course,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=environment)
         seconds = time.perf_counter() - started
         if step.returncode != 0 and "autograded" not in (step.stdout + step.stderr):
             return None, "nbgrader autograde failed: " + step.stderr[-300:]

@@ -285,3 +285,17 @@ def test_killed_run_resumes_to_same_gradebook(registry, tmp_path):
     assert (out / "grades.csv").read_text() == (expected / "grades.csv").read_text()
     rows = list(csv.reader((out / "grades.csv").open()))
     assert len(rows) == 12
+
+
+def test_sandbox_that_cannot_start_stops_grading(registry, tmp_path, monkeypatch):
+    from bpcourse.grading import GradingError, sandbox
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    tx.write_notebook(folder / "alice.ipynb", *tx.correct_cells())
+    # Without numpy on its path the child cannot start.
+    monkeypatch.setattr(sandbox, "numpy_site", lambda: str(tmp_path / "no-numpy"))
+    spec = build_spec("demo", tx.IDS, seed=5, limits=Limits(startup_seconds=20))
+    with pytest.raises(GradingError, match="did not start"):
+        grade(spec, folder, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "submissions" / "alice.json").exists()

@@ -146,7 +146,7 @@ def _names_in_table(table, eager, deferred, lazy):
 
 
 def _references(source, name):
-    """The global names a statement reads when it runs, and when it is called."""
+    """Return the global names a statement reads when it runs, and when it is called."""
     table = symtable.symtable(source, name, "exec")
     eager, deferred = set(), set()
     for symbol in table.get_symbols():
@@ -358,7 +358,7 @@ def _latest(bindings, name, before=None):
 
 
 def _closure(submission, roots, extra_names=()):
-    """The statements the ``roots`` need, in an order that runs them."""
+    """Return the statements the ``roots`` need, in an order that runs them."""
     bindings = {}
     stars = []
     for statement in submission.statements:
@@ -434,7 +434,7 @@ def _course_problem(statements, unresolved, submission):
 
 
 def _parameters(signature):
-    """The parameter names of a signature such as ``affine(W, a_prev, b)``."""
+    """Return the parameter names of a signature such as ``affine(W, a_prev, b)``."""
     try:
         tree = ast.parse(f"def {signature.strip()}: pass")
     except SyntaxError:

@@ -53,7 +53,7 @@ class GradingError(ValueError):
 
 @dataclass
 class _Prepared:
-    """What every submission of an exercise is graded against."""
+    """The exercise, hidden cases and encoded cases every submission is graded against."""
 
     question: object  # spec.Question
     exercise: object
@@ -131,7 +131,7 @@ _CRASH_DIAGNOSES = (
     ("CPU time", "cpu_limit"),
     ("file larger", "file_size_limit"),
     ("exited with status", "process_exited"),
-    ("out of memory", "memory_limit"),
+    ("memory ran out", "memory_limit"),
 )
 
 
@@ -400,7 +400,7 @@ class Grader:
     # --- the whole folder
 
     def _reusable(self, path, student, file):
-        """The stored result of ``student``, if it was made from the same input."""
+        """Return the stored result of ``student`` if it was made from the same input."""
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -439,6 +439,12 @@ class Grader:
                      len(submissions))
         sandbox = Sandbox(self.spec.limits, hide=[*self.hide, submissions_dir],
                           user=self.user, namespaces=self.namespaces)
+        try:
+            isolation = sandbox.probe()
+        except RuntimeError as error:
+            sandbox.close()
+            raise GradingError(str(error)) from None
+        log.info("isolation of student code: %s", _describe_isolation(isolation))
         slots = queue.Queue()
         for slot in range(self.workers):
             slots.put(slot)
@@ -454,6 +460,11 @@ class Grader:
             try:
                 log.info("start %s", student)
                 result = self.grade_file(student, submissions[student], sandbox, slot)
+                if interrupted.is_set():
+                    # Its processes may have been killed by the interruption:
+                    # this result is not kept, so --resume grades it again.
+                    log.info("stopped %s: the run was interrupted", student)
+                    return student, None
                 write_json(result, stored_dir / f"{student}.json")
                 log.info("finish %s: %g of %g points in %.2f s", student,
                          result["total"], result["max_points"], result["seconds"])
@@ -486,8 +497,6 @@ class Grader:
         finally:
             bar.close()
             sandbox.close()
-        if sandbox.isolation:
-            log.info("isolation of student code: %s", _describe_isolation(sandbox.isolation))
         failed = sorted(set(submissions) - set(results))
         if failed:
             raise GradingError(

@@ -44,7 +44,7 @@ def _csv_text(rows):
 
 
 def gradebook_rows(spec, results):
-    """The rows of grades.csv: a header, then one row per student id, sorted."""
+    """Return the rows of grades.csv: a header, then one row per student id, sorted."""
     ids = [q.id for q in spec.questions]
     rows = [CANVAS_COLUMNS + ids + ["Total", "Maximum"]]
     for student in sorted(results):
@@ -56,7 +56,7 @@ def gradebook_rows(spec, results):
 
 
 def canvas_rows(spec, results):
-    """The rows of canvas.csv: the total as one assignment, with Points Possible."""
+    """Return the rows of canvas.csv: the total as one assignment, with Points Possible."""
     rows = [CANVAS_COLUMNS + [spec.assignment]]
     rows.append(["Points Possible", "", "", "", "", format_points(spec.max_points)])
     for student in sorted(results):
@@ -75,7 +75,7 @@ def _status_mark(question):
 
 
 def feedback_markdown(spec, result):
-    """One student's feedback as Markdown."""
+    """Return one student's feedback as Markdown."""
     lines = [
         f"# Feedback on {spec.assignment}",
         "",
@@ -129,7 +129,7 @@ def _page(title, body):
 
 
 def feedback_html(spec, result):
-    """One student's feedback as a self-contained HTML page."""
+    """Return one student's feedback as a self-contained HTML page."""
     e = html.escape
     parts = [
         f"<h1>Feedback on {e(spec.assignment)}</h1>",

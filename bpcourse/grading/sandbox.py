@@ -35,8 +35,30 @@ log = logging.getLogger("bpcourse.grading")
 
 
 def numpy_site():
-    """The folder numpy is imported from, for the child's ``sys.path``."""
+    """Return the folder numpy is imported from, for the child's ``sys.path``."""
     return str(Path(np.__file__).resolve().parent.parent)
+
+
+WORKROOT_PREFIX = "bpcourse-grading-"
+
+
+def _remove_stale_workroots():
+    """Delete the work folders of grader processes that no longer exist.
+
+    A grader that was killed leaves its folder (named after its pid) behind,
+    with the code of the submissions it was grading.
+    """
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORKROOT_PREFIX}*-*"):
+        try:
+            pid = int(folder.name[len(WORKROOT_PREFIX):].split("-")[0])
+        except ValueError:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's grader, still running
 
 
 def blocked_folders(paths):
@@ -61,7 +83,7 @@ def blocked_folders(paths):
 
 @dataclass
 class Outcome:
-    """What happened to one question in the child process.
+    """The outcome of one question in the child process.
 
     ``status`` is ``"ok"``, ``"setup_error"``, ``"missing"``, ``"memory"``
     (reported by the child), or ``"timeout"``, ``"submission_timeout"``,
@@ -107,9 +129,9 @@ def describe_exit(returncode, limits):
         if number == signal.SIGXFSZ:
             return f"it wrote a file larger than the limit ({limits.file_mb} MB)"
         if number == signal.SIGKILL:
-            return "it was killed (SIGKILL), often because it ran out of memory"
+            return "it was killed (SIGKILL), for example by the kernel when memory ran out"
         if number == signal.SIGABRT:
-            return "it aborted (SIGABRT), often because memory ran out inside a library"
+            return "it aborted (SIGABRT), for example in a library that could not allocate memory"
         return f"it was ended by {name}"
     return f"the process exited with status {returncode} (os._exit or exit in C code?)"
 
@@ -167,11 +189,14 @@ class Sandbox:
             {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(site)}
         ) if self.root else []
         self.hide = [str(Path(p).resolve()) for p in hide if self._may_hide(p, site)]
-        # A folder only root can list; each child's folder inside is the child's.
-        self.workroot = tempfile.mkdtemp(prefix="bpcourse-grading-")
+        _remove_stale_workroots()
+        # A folder only its owner can list; each child's folder inside it
+        # belongs to the child's uid.
+        self.workroot = tempfile.mkdtemp(prefix=f"{WORKROOT_PREFIX}{os.getpid()}-")
         os.chmod(self.workroot, 0o711)
         self._lock = threading.Lock()
         self._live = set()
+        self.stopped = False
         self.isolation = None
 
     @staticmethod
@@ -191,8 +216,9 @@ class Sandbox:
         shutil.rmtree(self.workroot, ignore_errors=True)
 
     def kill_all(self):
-        """Kill every child still running (on Ctrl-C, for example)."""
+        """Kill every child still running and start no new one (on Ctrl-C)."""
         with self._lock:
+            self.stopped = True
             live = list(self._live)
         for process in live:
             try:
@@ -206,6 +232,32 @@ class Sandbox:
         if self.user is not None:
             return self.user, self.user
         return BASE_UID + slot, BASE_UID + slot
+
+    def probe(self):
+        """Start one child with no question and return its isolation report.
+
+        Raises ``RuntimeError`` with the child's error output when it does not
+        start, for example because the sandbox uid cannot read the
+        interpreter's files and the kernel does not allow mount namespaces.
+        """
+        uid, gid = self.uid_for(0)
+        workdir = tempfile.mkdtemp(dir=self.workroot, prefix="probe")
+        report = RunReport(outcomes={})
+        try:
+            if uid is not None:
+                os.chown(workdir, uid, gid)
+            self._write_job(workdir, [], uid, gid)
+            deadline = time.monotonic() + self.limits.startup_seconds
+            watcher = self._run_child(workdir, [], uid, gid, deadline, report, "probe")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if not watcher.done:
+            error = report.stderr.decode("utf-8", "replace").strip()[-2000:]
+            raise RuntimeError(
+                "the process that runs student code did not start"
+                + (f":\n{error}" if error else "")
+            )
+        return watcher.isolation
 
     # --- one submission
 
@@ -225,7 +277,7 @@ class Sandbox:
             deadline = time.monotonic() + self.limits.submission_seconds
             pending = list(questions)
             stalls = 0
-            while pending:
+            while pending and not self.stopped:
                 if time.monotonic() >= deadline:
                     for question in pending:
                         report.outcomes[question["id"]] = Outcome(
@@ -328,12 +380,13 @@ class Sandbox:
         elif watcher.timed_out == "startup":
             log.error("%s: the grading process did not start within %g s", label,
                       self.limits.startup_seconds)
+        return watcher
 
     def _stop(self, process, uid, watcher):
         """Kill the child and everything it started."""
         if not watcher.timed_out and not watcher.protocol_error:
-            # The pipes closed or the child finished: let it end by itself, so
-            # that its exit status tells how it ended.
+            # The pipes closed or the child finished. Let it end by itself, so
+            # that its exit status shows how it ended.
             try:
                 process.wait(timeout=1.0)
             except subprocess.TimeoutExpired:

@@ -25,7 +25,7 @@ _LONG_NUMBER = re.compile(
 
 
 class TransferError(ValueError):
-    """What the student's process sent does not have the expected form."""
+    """A message from the student's process that does not have the expected form."""
 
 
 def _npy(array):
@@ -86,7 +86,7 @@ def encode_case(case, exercise_id):
 
 
 def _placeholder(type_name):
-    """An object whose type has the name the student's value had.
+    """Return an object whose type has the name the student's value had.
 
     ``bpcourse.check`` names the type in its messages ("a dict"); the object
     itself carries nothing from the student's process.
@@ -215,7 +215,7 @@ def decode_short_answer(result, max_bytes):
 
 
 def decode_warnings(result):
-    """The warnings the student's code raised, shortened and masked."""
+    """Return the warnings the student's code raised, shortened and masked."""
     texts = result.get("warnings", [])
     if not isinstance(texts, list):
         return []
