@@ -239,7 +239,8 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_killed_run_resumes_to_same_gradebook(registry, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl_c"])
+def test_stopped_run_resumes_to_same_gradebook(registry, tmp_path, stop):
     folder = tmp_path / "subs"
     folder.mkdir()
     for number in range(10):
@@ -269,8 +270,11 @@ def test_killed_run_resumes_to_same_gradebook(registry, tmp_path):
         if stored.is_dir() and len(list(stored.glob("*.json"))) >= 3:
             break
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.send_signal(stop)
+    _, errors = process.communicate(timeout=60)
+    if stop == signal.SIGINT:
+        assert process.returncode == 130
+        assert b"--resume" in errors
     graded_before = len(list(stored.glob("*.json")))
     assert 3 <= graded_before < 11
     assert not (out / "grades.csv").exists()
