@@ -248,7 +248,7 @@ _LEFTOVER_PATTERNS = [
 
 
 def _solution_lines(instructor):
-    """The distinctive code lines inside the solution regions of a notebook."""
+    """Return the distinctive code lines inside the solution regions of a notebook."""
     found = set()
     for cell in instructor.get("cells", []):
         if cell.get("cell_type") != "code":
