@@ -125,11 +125,16 @@ def hostile_submissions(folder, out, port):
     """, sigmoid="""
         def sigmoid(z):
             import importlib
-            return importlib.import_module("bpcourse.activations").sigmoid(z)
+            return importlib.import_module("bpcourse.network").sigmoid(z)
     """, scale="""
         def scale(x, factor):
             module = __import__("bp" + "course.check")
             return x * factor
+    """))
+    write(folder / "uses_activations.ipynb", *cells_with(sigmoid="""
+        from bpcourse.activations import sigmoid as course_sigmoid
+        def sigmoid(z):
+            return course_sigmoid(z)
     """))
     escape = f"/tmp/bpcourse-escape-{os.getpid()}"
     write(folder / "writes_outside.ipynb", *cells_with(scale=f"""
@@ -395,6 +400,10 @@ def test_reordered_duplicated_deleted_cells(batch):
     missing = question(batch, "reordered", "gtest.sigmoid")
     assert missing["status"] == "missing"
     assert "`sigmoid`" in missing["message"]
+
+
+def test_activations_module_may_be_imported(batch):
+    assert points(batch, "uses_activations") == FULL
 
 
 def test_wrong_signature_is_explained(batch):

@@ -279,9 +279,50 @@ class Encoder:
         return {"t": "other", "type": _text(kind.__name__, 60)}
 
 
+_SHARED_MODULES = {}
+
+
+def _shared_object(value):
+    """Run a shareable module's source once and return the object it names."""
+    name = value["module"]
+    if name not in _SHARED_MODULES:
+        namespace = {"__name__": "shared_" + name.replace(".", "_")}
+        exec(compile(value["source"], f"<{name}>", "exec"), namespace)
+        _SHARED_MODULES[name] = namespace
+    item = _SHARED_MODULES[name][value["path"][0]]
+    for key in value["path"][1:]:
+        item = item[key]
+    return item
+
+
+def _install_shared_modules(sources):
+    """Make the package's shareable modules importable, from their source only."""
+    import types
+
+    for name, source in sources.items():
+        parent_name, _, child = name.rpartition(".")
+        module = types.ModuleType(name)
+        module.__file__ = f"<{name}>"
+        exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+        parent = sys.modules.get(parent_name)
+        if parent is None:
+            parent = types.ModuleType(parent_name)
+            parent.__path__ = []
+            sys.modules[parent_name] = parent
+        setattr(parent, child, module)
+        sys.modules[name] = module
+
+
 def _decode(value, numpy):
     """Rebuild a hidden input sent by the grader."""
     kind = value["t"]
+    if kind == "course_object":
+        return _shared_object(value)
+    if kind == "record":
+        record = type(value["type"], (), {})()
+        for name, item in value["fields"].items():
+            setattr(record, name, _decode(item, numpy))
+        return record
     if kind == "ndarray":
         data = base64.b64decode(value["npy"])
         return numpy.load(io.BytesIO(data), allow_pickle=False)
@@ -541,6 +582,7 @@ def main():
     harness.send({"event": "ready", "isolation": isolation})
     with open("job.json", encoding="utf-8") as file:
         job = json.load(file)
+    _install_shared_modules(job.get("shared_modules", {}))
     harness.run(job)
     try:
         sys.stdout.flush()

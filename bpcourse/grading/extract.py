@@ -111,8 +111,17 @@ class QuestionCode:
     has_literal: bool = False
 
 
+#: Modules of the package that graded code may import: they contain no
+#: reference answer, and the chapters' own solutions use them.
+SHAREABLE_MODULES = ("bpcourse.activations",)
+
+
 def _is_course_module(name):
-    return name == "bpcourse" or (name or "").startswith("bpcourse.")
+    """True for a module of the bpcourse package that graded code may not import."""
+    name = (name or "").strip()
+    if name in SHAREABLE_MODULES:
+        return False
+    return name == "bpcourse" or name.startswith("bpcourse.")
 
 
 def _clean_cell(text):

@@ -220,7 +220,8 @@ class Grader:
                 continue
             payloads[question.id] = self._payload(item, code, submission)
         if payloads:
-            report = sandbox.run(list(payloads.values()), slot, student)
+            report = sandbox.run(list(payloads.values()), slot, student,
+                                 shared_modules=_shared_sources())
             for item in self.prepared:
                 outcome = report.outcomes.get(item.question.id)
                 if item.question.id in payloads and outcome is not None:
@@ -505,6 +506,17 @@ class Grader:
                 "--resume"
             )
         return {student: results[student] for student in sorted(results)}
+
+
+def _shared_sources():
+    """Return the source of each module graded code may import from bpcourse."""
+    import importlib
+    import inspect
+
+    from bpcourse.grading.extract import SHAREABLE_MODULES
+
+    return {name: inspect.getsource(importlib.import_module(name))
+            for name in SHAREABLE_MODULES}
 
 
 def _describe_isolation(isolation):

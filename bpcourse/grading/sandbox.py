@@ -261,7 +261,7 @@ class Sandbox:
 
     # --- one submission
 
-    def run(self, questions, slot, label):
+    def run(self, questions, slot, label, shared_modules=None):
         """Run the questions (payloads for the child) and return a RunReport.
 
         ``questions`` is a list of dicts as ``_child.py`` reads them; their
@@ -285,7 +285,7 @@ class Sandbox:
                             detail=f"{self.limits.submission_seconds:g} s",
                         )
                     break
-                self._write_job(workdir, pending, uid, gid)
+                self._write_job(workdir, pending, uid, gid, shared_modules)
                 before = len(report.outcomes)
                 self._run_child(workdir, pending, uid, gid, deadline, report, label)
                 report.processes += 1
@@ -301,9 +301,10 @@ class Sandbox:
             shutil.rmtree(workdir, ignore_errors=True)
         return report
 
-    def _write_job(self, workdir, questions, uid, gid):
+    def _write_job(self, workdir, questions, uid, gid, shared_modules=None):
         path = Path(workdir) / "job.json"
-        path.write_text(json.dumps({"questions": questions}), encoding="utf-8")
+        job = {"questions": questions, "shared_modules": shared_modules or {}}
+        path.write_text(json.dumps(job), encoding="utf-8")
         if uid is not None:
             os.chown(path, uid, gid)
         os.chmod(path, 0o600)

@@ -8,6 +8,7 @@ never runs code. ``decode_result`` checks every field before it builds the
 
 import base64
 import binascii
+import dataclasses
 import io
 import re
 
@@ -61,6 +62,15 @@ def encode_input(value, where="a hidden input"):
         if not all(isinstance(key, str) for key in value):
             raise TypeError(f"{where} is a dict with keys that are not strings")
         return {"t": "dict", "items": [[k, encode_input(v, where)] for k, v in value.items()]}
+    shared = _course_object(value)
+    if shared is not None:
+        return shared
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Rebuilt in the child as a plain object with the same attributes,
+        # so the code of the class (which may hold an answer) is not sent.
+        return {"t": "record", "type": type(value).__name__, "fields": {
+            f.name: encode_input(getattr(value, f.name), where)
+            for f in dataclasses.fields(value)}}
     if callable(value):
         name = getattr(value, "__name__", None)
         module = getattr(value, "__module__", None) or ""
@@ -75,6 +85,40 @@ def encode_input(value, where="a hidden input"):
             "sent to the process that runs student code"
         )
     raise TypeError(f"{where} has type {type(value).__name__}, which cannot be sent")
+
+
+#: Modules of the package whose functions and objects hidden inputs may
+#: contain (an activation passed as ``sigma``). They contain no reference
+#: answer, so the process that runs student code gets their source.
+SHAREABLE_MODULES = ("bpcourse.activations",)
+
+
+def _course_object(value):
+    """Encode a function or object of a shareable module by its module and name."""
+    import importlib
+    import inspect
+
+    module_name = getattr(value, "__module__", None) or getattr(
+        type(value), "__module__", None)
+    if module_name not in SHAREABLE_MODULES:
+        return None
+    module = importlib.import_module(module_name)
+    path = None
+    for name, item in vars(module).items():
+        if item is value:
+            path = [name]
+            break
+        if isinstance(item, dict) and not name.startswith("__"):
+            for key, entry in item.items():
+                if entry is value and isinstance(key, str):
+                    path = [name, key]
+                    break
+        if path:
+            break
+    if path is None:
+        return None
+    return {"t": "course_object", "module": module_name,
+            "source": inspect.getsource(module), "path": path}
 
 
 def encode_case(case, exercise_id):
