@@ -481,7 +481,9 @@ def evaluate_short_answer(exercise, answer):
     """Compare a short answer (number, shape or choice) with the expected one."""
     expected = exercise.answer
     problem, diagnosis = None, None
-    if isinstance(expected, str):
+    if answer is None:
+        problem = "not answered yet: replace None with your answer"
+    elif isinstance(expected, str):
         if not isinstance(answer, str):
             problem = f"expected one of the choices as a string; got {_kind(answer)}"
         else:

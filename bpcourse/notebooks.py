@@ -6,7 +6,8 @@ An instructor notebook contains the solutions, marked in three ways:
   ``### END SOLUTION``: the student notebook keeps the rest of the cell (the
   ``def`` line, the docstring, the ``check(...)`` call) and has, in place of
   the region, one line at the region's indentation that raises
-  ``NotImplementedError("replace this line with your code")``;
+  ``NotImplementedError("replace this line with your code")``, or, for a
+  top-level region of assignments such as a short answer, ``name = None``;
 * in a markdown cell, a MyST ``{solution}`` directive, fenced with three or
   more colons (``:::{solution}`` … ``:::``) or backticks: the whole directive,
   its options (``:label:``, ``:class: dropdown``) and its body are removed;
@@ -19,15 +20,19 @@ the solution's results, and every code cell loses its execution count.
 in plain text such as a built HTML page.
 """
 
+import ast
 import copy
 import json
 import os
 import re
 import tempfile
+import textwrap
 from pathlib import Path
 
 #: The line that replaces each solution region of a code cell.
 STUB = 'raise NotImplementedError("replace this line with your code")'
+#: Follows ``name = None`` where a region of assignments was.
+ANSWER_COMMENT = "# replace None with your answer"
 #: The tag that removes a whole cell from the student notebook.
 SOLUTION_TAG = "solution"
 
@@ -61,6 +66,36 @@ def _cell_name(index, cell):
     return name
 
 
+def _stub_for(region, indent, newline):
+    """Return the student's line for one solution region.
+
+    A top-level region of plain assignments, such as a short answer
+    ``shape = (3, 5)``, becomes ``shape = None`` so the cell still runs and the
+    check can say that no answer was given. Any other region becomes the
+    raising ``STUB``.
+    """
+    if indent:
+        return indent + STUB + newline
+    try:
+        tree = ast.parse(textwrap.dedent("".join(region)))
+    except SyntaxError:
+        tree = None
+    names = []
+    if tree is not None and tree.body:
+        for statement in tree.body:
+            if not (
+                isinstance(statement, ast.Assign)
+                and all(isinstance(t, ast.Name) for t in statement.targets)
+            ):
+                names = []
+                break
+            names.extend(t.id for t in statement.targets)
+    if names:
+        lines = [f"{name} = None  {ANSWER_COMMENT}" for name in dict.fromkeys(names)]
+        return "\n".join(lines) + newline
+    return indent + STUB + newline
+
+
 def strip_code_solutions(text, where="the cell"):
     """Replace each solution region of a code cell's source with a stub.
 
@@ -82,8 +117,9 @@ def strip_code_solutions(text, where="the cell"):
                     f"opened on line {open_at}; close that one first"
                 )
             open_at = number
+            indent = begin.group("indent")
             newline = "\n" if line.endswith("\n") else ""
-            output.append(begin.group("indent") + STUB + newline)
+            region = []
             regions += 1
         elif END.match(bare):
             if open_at is None:
@@ -94,8 +130,11 @@ def strip_code_solutions(text, where="the cell"):
             open_at = None
             # The stub keeps the BEGIN line's newline; the region's lines and
             # this END line are dropped.
+            output.append(_stub_for(region, indent, newline))
         elif open_at is None:
             output.append(line)
+        else:
+            region.append(line)
     if open_at is not None:
         raise SolutionMarkerError(
             f"{where}: BEGIN SOLUTION on line {open_at} has no END SOLUTION"

@@ -295,3 +295,9 @@ def test_nan_answer_matches_nan_pitfall():
     result = _check(_naive_softmax, exercise)
     assert not result.passed
     assert result.diagnosis == "max_not_subtracted"
+
+
+def test_short_answer_none_is_not_answered():
+    result = evaluate_short_answer(SHORT, None)
+    assert not result.passed
+    assert result.message == "not answered yet: replace None with your answer"

@@ -78,7 +78,7 @@ def test_several_regions_and_nested_code():
     lines = text.splitlines()
     assert lines[2] == "        " + STUB
     assert lines[5] == "            " + STUB
-    assert lines[7] == STUB
+    assert lines[7] == "answer = None  # replace None with your answer"
     assert "y * 2" not in text
     assert "inner(x)" not in text
     assert "(3, 5)" not in text
@@ -221,3 +221,32 @@ def test_strip_solutions_file(tmp_path):
     written = json.loads(target.read_text(encoding="utf-8"))
     assert STUB in "".join(written["cells"][0]["source"])
     assert "W @ a_prev" not in target.read_text(encoding="utf-8")
+
+
+def test_short_answer_region_becomes_none():
+    from bpcourse.notebooks import ANSWER_COMMENT, strip_code_solutions
+
+    source = (
+        "### BEGIN SOLUTION\n"
+        "shape_of_z = (3, 5)\n"
+        "### END SOLUTION\n"
+        'check("forward.shape_of_z", shape_of_z)'
+    )
+    text, regions = strip_code_solutions(source)
+    assert regions == 1
+    assert text == (
+        f"shape_of_z = None  {ANSWER_COMMENT}\n"
+        'check("forward.shape_of_z", shape_of_z)'
+    )
+    namespace = {"check": lambda exercise_id, answer: answer}
+    exec(text, namespace)
+    assert namespace["shape_of_z"] is None
+
+
+def test_top_level_code_region_still_raises():
+    from bpcourse.notebooks import strip_code_solutions
+
+    text, _ = strip_code_solutions(
+        "### BEGIN SOLUTION\nprint(1)\n### END SOLUTION\n"
+    )
+    assert text == STUB + "\n"
