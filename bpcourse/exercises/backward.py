@@ -17,9 +17,7 @@ from bpcourse.network import Cache, Network
 
 EQ_OUTPUT_DELTA = "3.1"
 EQ_RECURSION = "3.3"
-# NOTE: the book prints "3.1" and "3.3" only when _toc.yml numbers its chapters
-# (options: numbered: true). Without it Sphinx numbers equations across the whole
-# book, and these numbers no longer match the page.
+# The chapter numbers come from the numbered chapters of _toc.yml.
 
 
 # δᴸ for softmax with cross-entropy ---------------------------------------------
