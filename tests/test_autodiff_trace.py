@@ -75,6 +75,11 @@ def test_listing_shows_each_operation():
     assert len(tape) == 2
 
 
+def test_listing_shows_constants():
+    tape = trace(lambda x: (x * 0.5).sum(), np.ones(2))
+    assert "constant: v1 = 0.5" in tape.listing().splitlines()
+
+
 def test_reused_value_sums_its_gradients():
     tape = trace(lambda a: (a + a) + (a + a), 1.0)
     (grad,) = tape.backward()
@@ -271,6 +276,14 @@ def test_branch_on_traced_value_raises():
 
     with pytest.raises(TypeError, match="no truth value"):
         trace(f, np.ones(2))
+
+
+@pytest.mark.parametrize("compare", [
+    lambda x: x > 0, lambda x: x < 0, lambda x: x >= 0, lambda x: 0 <= x,
+], ids=[">", "<", ">=", "reflected <="])
+def test_comparison_of_traced_value_raises(compare):
+    with pytest.raises(TypeError, match="cannot be compared"):
+        trace(lambda x: x * 2 if compare(x.sum()) else x, np.ones(2))
 
 
 def test_numpy_function_on_traced_value_raises():

@@ -23,8 +23,8 @@ What a tape cannot do
 ---------------------
 A tape stores the operations of one run, so it replays the path that Python's
 control flow took on the traced values. A branch on a traced value (``if x > 0``)
-raises ``TypeError``, because the tape could not follow the other branch on new
-values. Shapes are fixed too: ``forward`` raises ``ValueError`` for inputs of
+raises ``TypeError``, at the comparison or at the truth test, because the tape
+could not follow the other branch on new values. Shapes are fixed too: ``forward`` raises ``ValueError`` for inputs of
 other shapes, and a new batch size needs a new trace (``MLPTape`` keeps one tape
 per batch shape). Only the operations of ``RULES`` can be traced.
 """
@@ -40,8 +40,8 @@ from bpcourse.autodiff.tensor import FLOAT_DTYPES
 #
 # forward(*inputs, **params) returns the output array. vjp(g, inputs, output,
 # needs, **params) returns one gradient per input, each of that input's shape,
-# or None where none flows; ``needs`` tells which inputs require one, so that a
-# matrix product skips a product whose result would be discarded. The arithmetic mirrors the
+# or None where none flows. ``needs`` marks the inputs that require one, so that
+# a matrix product skips a product whose result would be discarded. The arithmetic mirrors the
 # eager operations of ops, array_ops and losses line for line, so that a replay
 # gives the same bits as the eager engine (tested for the networks of MLPTape).
 # Where a value has three or more consumers, the two engines may add their
@@ -229,6 +229,16 @@ class Traced:
             "depends on the values. Use the eager Tensor engine for such a "
             "function, or move the branch outside the traced function"
         )
+
+    def _compare(self, other):
+        raise TypeError(
+            "traced values cannot be compared (<, <=, >, >=): the tape records one "
+            "path through the function, so a comparison that picks a branch would "
+            "be frozen into it. Use the eager Tensor engine for such a function, "
+            "or compute the comparison outside the traced function"
+        )
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compare
 
     def __float__(self):
         raise TypeError(
@@ -468,8 +478,17 @@ class Tape:
         )
 
     def listing(self):
-        """Return the tape as text, one operation per line."""
+        """Return the tape as text: the inputs, the constants, one line per operation."""
         lines = [f"inputs: {', '.join(f'v{s}' for s in self.inputs)}"]
+        for slot, constant in enumerate(self._constant):
+            if constant:
+                value = self._values[slot]
+                text = (
+                    np.array2string(value, precision=4)
+                    if value.size <= 4
+                    else f"array of shape {value.shape}"
+                )
+                lines.append(f"constant: v{slot} = {text}")
         lines += [str(entry) for entry in self.entries]
         lines.append(f"output: v{self.output}")
         return "\n".join(lines)
