@@ -301,3 +301,24 @@ def test_short_answer_none_is_not_answered():
     result = evaluate_short_answer(SHORT, None)
     assert not result.passed
     assert result.message == "not answered yet: replace None with your answer"
+
+
+def test_function_arguments_are_not_changes():
+    import functools
+
+    def scaled(x, factor):
+        return factor * x
+
+    exercise = CodingExercise(
+        id="testing.apply",
+        chapter=4,
+        title="apply",
+        signature="apply(f, x)",
+        reference=lambda f, x: f(x),
+        cases=lambda rng: [dict(f=functools.partial(scaled, factor=2.0),
+                                x=rng.normal(size=(2, 3))),
+                           dict(f=np.tanh, x=rng.normal(size=(3, 1)))],
+        outputs=[Output("y", "y", "(d, N)")],
+    )
+    result = _check(lambda f, x: f(x), exercise)
+    assert result.passed, str(result)

@@ -152,3 +152,14 @@ def test_references_pass_their_own_cases():
         cases = exercise.make_cases(3)
         attempts, repeat = run_attempts(exercise.reference, cases)
         assert evaluate(exercise, cases, attempts, repeat).passed
+
+
+def test_test_function_instance_reaches_sandbox():
+    from bpcourse.functions import SmoothFunction
+    from bpcourse.grading.transfer import encode_case
+
+    f = SmoothFunction(weights=np.array([1.0, 2.0]), scales=np.array([0.5, 1.5]))
+    encoded = encode_case({"f": f}, "gradients.central_difference")
+    assert encoded["f"]["t"] == "course_instance"
+    assert encoded["f"]["class"] == "SmoothFunction"
+    assert "def __call__" in encoded["f"]["source"]

@@ -11,6 +11,7 @@ difference.
 import numpy as np
 
 from bpcourse.exercises.core import CodingExercise, Output, Pitfall, ShortAnswer, register
+from bpcourse.functions import SmoothFunction
 from bpcourse.network import Cache, Network
 
 EQ_WEIGHT = "4.2"
@@ -225,32 +226,6 @@ register(
 
 
 # The central difference -------------------------------------------------------------
-
-
-class SmoothFunction:
-    """The smooth test function f(x) = Σ sin(scales · x) + ½ Σ weights · x².
-
-    Instances compare equal when their parameters are equal. The check compares
-    each argument with a deep copy of itself to find arguments that a function
-    changed, and a ``functools.partial`` or a closure would compare unequal there.
-    """
-
-    def __init__(self, weights, scales):
-        self.weights = weights
-        self.scales = scales
-
-    def __call__(self, x):
-        value = np.sum(np.sin(self.scales * x)) + 0.5 * np.sum(self.weights * x * x)
-        return float(value)
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, SmoothFunction)
-            and np.array_equal(self.weights, other.weights)
-            and np.array_equal(self.scales, other.scales)
-        )
-
-    __hash__ = None
 
 
 def _central_difference(f, x, h):

@@ -282,14 +282,28 @@ class Encoder:
 _SHARED_MODULES = {}
 
 
-def _shared_object(value):
-    """Run a shareable module's source once and return the object it names."""
+def _shared_namespace(value):
+    """Run a shareable module's source once and return its namespace."""
     name = value["module"]
     if name not in _SHARED_MODULES:
         namespace = {"__name__": "shared_" + name.replace(".", "_")}
         exec(compile(value["source"], f"<{name}>", "exec"), namespace)
         _SHARED_MODULES[name] = namespace
-    item = _SHARED_MODULES[name][value["path"][0]]
+    return _SHARED_MODULES[name]
+
+
+def _shared_instance(value, numpy):
+    """Rebuild an instance of a shareable module's class from its attributes."""
+    cls = _shared_namespace(value)[value["class"]]
+    instance = cls.__new__(cls)
+    for name, item in value["state"].items():
+        setattr(instance, name, _decode(item, numpy))
+    return instance
+
+
+def _shared_object(value):
+    """Return the object of a shareable module that ``value`` names."""
+    item = _shared_namespace(value)[value["path"][0]]
     for key in value["path"][1:]:
         item = item[key]
     return item
@@ -318,6 +332,8 @@ def _decode(value, numpy):
     kind = value["t"]
     if kind == "course_object":
         return _shared_object(value)
+    if kind == "course_instance":
+        return _shared_instance(value, numpy)
     if kind == "record":
         record = type(value["type"], (), {})()
         for name, item in value["fields"].items():

@@ -111,9 +111,10 @@ class QuestionCode:
     has_literal: bool = False
 
 
-#: Modules of the package that graded code may import: they contain no
-#: reference answer, and the chapters' own solutions use them.
-SHAREABLE_MODULES = ("bpcourse.activations",)
+#: Modules of the package that graded code may import and that hidden inputs
+#: may contain objects of: they contain no reference answer, the chapters' own
+#: solutions import the activations, and exercises pass test functions.
+SHAREABLE_MODULES = ("bpcourse.activations", "bpcourse.functions")
 
 
 def _is_course_module(name):

@@ -87,16 +87,18 @@ def encode_input(value, where="a hidden input"):
     raise TypeError(f"{where} has type {type(value).__name__}, which cannot be sent")
 
 
-#: Modules of the package whose functions and objects hidden inputs may
-#: contain (an activation passed as ``sigma``). They contain no reference
-#: answer, so the process that runs student code gets their source.
-SHAREABLE_MODULES = ("bpcourse.activations",)
 
 
 def _course_object(value):
-    """Encode a function or object of a shareable module by its module and name."""
+    """Encode a function or object of a shareable module by its module and name.
+
+    An instance of a class of such a module (a test function with random
+    parameters) is encoded by its class name and its attributes.
+    """
     import importlib
     import inspect
+
+    from bpcourse.grading.extract import SHAREABLE_MODULES
 
     module_name = getattr(value, "__module__", None) or getattr(
         type(value), "__module__", None)
@@ -116,7 +118,16 @@ def _course_object(value):
         if path:
             break
     if path is None:
-        return None
+        cls = type(value)
+        if getattr(module, cls.__name__, None) is not cls or not hasattr(value, "__dict__"):
+            return None
+        state = {
+            name: encode_input(item, f"attribute {name!r} of a {cls.__name__}")
+            for name, item in vars(value).items()
+        }
+        return {"t": "course_instance", "module": module_name,
+                "source": inspect.getsource(module), "class": cls.__name__,
+                "state": state}
     return {"t": "course_object", "module": module_name,
             "source": inspect.getsource(module), "path": path}
 
