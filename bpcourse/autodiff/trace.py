@@ -41,9 +41,10 @@ from bpcourse.autodiff.tensor import FLOAT_DTYPES
 # forward(*inputs, **params) returns the output array. vjp(g, inputs, output,
 # needs, **params) returns one gradient per input, each of that input's shape,
 # or None where none flows. ``needs`` marks the inputs that require one, so that
-# a matrix product skips a product whose result would be discarded. The arithmetic mirrors the
-# eager operations of ops, array_ops and losses line for line, so that a replay
-# gives the same bits as the eager engine (tested for the networks of MLPTape).
+# a matrix product skips a product whose result would be discarded. The
+# arithmetic mirrors the eager operations of ops, array_ops and losses line for
+# line, so that a replay gives the same bits as the eager engine (tested for
+# the networks of MLPTape).
 # Where a value has three or more consumers, the two engines may add their
 # contributions in another order, and the results agree to rounding only.
 
