@@ -176,7 +176,7 @@ def merge_heads(X):
 
 def _sum_outer(G, X):
     """Return Σ_n G_n X_nᵀ over a stack of shape (N, a, T) and (N, b, T)."""
-    return np.einsum("nat,nbt->ab", G, X)
+    return np.tensordot(G, X, axes=([0, 2], [0, 2]))
 
 
 def self_attention_forward(X, W_Q, W_K, W_V, W_O, heads, causal=True):
