@@ -12,7 +12,7 @@ JB_FLAGS := -W --keep-going --all
 NPM_STAMP := node_modules/.installed
 VENDOR_STAMP := book/vendor/.copied
 
-.PHONY: venv assets book browser-deps test freeze clean
+.PHONY: venv assets book student browser-deps test freeze clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ book: venv assets
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+# The student edition: the same book with every solution stripped, checked
+# for leftover solution text; the student notebooks land in _build/student.
+student: venv assets
+	$(BIN)/python tools/student_edition.py
 
 # Debian's Chromium and its driver, for tests/test_browser.py.
 browser-deps:
