@@ -286,7 +286,7 @@ _LEFTOVER_PATTERNS = [
 ]
 
 
-def _solution_lines(instructor):
+def solution_lines(instructor):
     """Return the distinctive code lines inside the solution regions of a notebook."""
     found = set()
     for cell in instructor.get("cells", []):
@@ -340,12 +340,12 @@ def solution_leftovers(student, instructor=None):
                 for value in (output.get("data") or {}).values():
                     text += "".join(value) if isinstance(value, list) else str(value)
                 pieces.append((f"{where} output", text))
-    solution_lines = _solution_lines(instructor) if instructor is not None else set()
+    known_lines = solution_lines(instructor) if instructor is not None else set()
     for where, text in pieces:
         for number, line in enumerate(text.splitlines(), start=1):
             for pattern, what in _LEFTOVER_PATTERNS:
                 if pattern.search(line):
                     problems.append(f"{where}, line {number}: {what}")
-            if line.strip() in solution_lines:
+            if line.strip() in known_lines:
                 problems.append(f"{where}, line {number}: a line of a solution")
     return problems

@@ -13,6 +13,7 @@ handing out. Run it with ``make student``.
 """
 
 import argparse
+import html as html_module
 import re
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from bpcourse.notebooks import solution_lines
 from bpcourse.notebooks import (
     read_notebook,
     solution_leftovers,
@@ -39,6 +41,8 @@ JB_FLAGS = ["-W", "--keep-going", "--all"]
 # Pages for instructors only: they show the solution markers and the grader.
 INSTRUCTOR_ONLY = {"book/instructor_guide"}
 TEXT_SUFFIXES = {".html", ".js", ".txt", ".ipynb", ".md", ".json", ".css", ".xml"}
+# Shorter solution lines ("return z", "pass") also occur in ordinary text.
+MIN_LEAK_LENGTH = 16
 
 
 def _student_config():
@@ -93,7 +97,11 @@ def _student_toc():
 
 
 def prepare_sources():
-    """Write the stripped sources to ``SOURCE``; return the instructor notebooks."""
+    """Write the stripped sources to ``SOURCE``.
+
+    Returns the instructor notebooks by path, and the set of normalized lines
+    of every student source and stored output (for ``find_leaks``).
+    """
     for entry in SOURCE.iterdir() if SOURCE.exists() else []:
         if entry.name == "_build":
             continue  # keeps the execution cache between builds
@@ -114,6 +122,7 @@ def prepare_sources():
         encoding="utf-8",
     )
     instructor = {}
+    public = set()
     for path in sorted((ROOT / "book").rglob("*")):
         relative = path.relative_to(ROOT)
         target = SOURCE / relative
@@ -131,14 +140,17 @@ def prepare_sources():
             notebook = read_notebook(path)
             instructor[relative] = notebook
             student = strip_solutions(notebook)
+            public.update(_normalize(line) for line in _notebook_lines(student))
             write_notebook(student, target)
             write_notebook(student, NOTEBOOKS / path.name)
         elif path.suffix == ".md":
             text, _ = strip_markdown_solutions(path.read_text(encoding="utf-8"), path)
-            target.write_text(_drop_instructor_links(text), encoding="utf-8")
+            text = _drop_instructor_links(text)
+            public.update(_normalize(line) for line in text.splitlines())
+            target.write_text(text, encoding="utf-8")
         else:
             shutil.copy2(path, target)
-    return instructor
+    return instructor, public
 
 
 def build():
@@ -151,18 +163,86 @@ def build():
     return SOURCE / "_build" / "html"
 
 
-def find_leaks(html, instructor):
-    """Return every solution text found in the built HTML or the notebooks."""
+def _normalize(line):
+    return " ".join(line.split())
+
+
+def _notebook_lines(notebook):
+    """Yield every line of a notebook's cell sources and text outputs."""
+    for cell in notebook.get("cells", []):
+        pieces = [cell.get("source", "")]
+        for output in cell.get("outputs", []) or []:
+            pieces.append(output.get("text", ""))
+            pieces.extend((output.get("data") or {}).values())
+        for piece in pieces:
+            text = "".join(piece) if isinstance(piece, list) else str(piece)
+            yield from text.splitlines()
+
+
+def _visible_lines(path):
+    """Return the normalized lines a reader of this file could see."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        lines = _notebook_lines(read_notebook(path))
+    elif path.suffix == ".html":
+        lines = html_module.unescape(re.sub(r"<[^>]+>", "", text)).splitlines()
+    else:
+        lines = text.splitlines()
+    return {_normalize(line) for line in lines}
+
+
+def _markdown_solution_lines(notebook):
+    """Return the lines that stripping removes from a notebook's markdown cells."""
+    found = set()
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else source
+        kept = set(strip_markdown_solutions(text)[0].splitlines())
+        found |= {line for line in text.splitlines() if line not in kept}
+    return found
+
+
+def solution_texts(instructor, public_lines=frozenset()):
+    """Return the solution lines worth searching for in the built student book.
+
+    A line counts when it is at least ``MIN_LEAK_LENGTH`` characters long and
+    is not also a line of the student sources or their outputs: a line the
+    chapter itself shows (the package's own code, say) gives nothing away.
+    """
+    lines = set()
+    for notebook in instructor.values():
+        lines |= solution_lines(notebook) | _markdown_solution_lines(notebook)
+    candidates = {_normalize(line) for line in lines}
+    return sorted(
+        line for line in candidates
+        if len(line) >= MIN_LEAK_LENGTH and line not in public_lines
+        and not line.startswith((":::", "```", ":class:", ":label:"))
+    )
+
+
+def find_leaks(html, instructor, public_lines=frozenset()):
+    """Return every solution text found in the built HTML or the notebooks.
+
+    Each file is searched for the solution markers and directives, and for
+    every line of ``solution_texts`` as a whole line of what it shows.
+    """
+    texts = solution_texts(instructor, public_lines)
     problems = []
     files = [p for p in html.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES]
     files += sorted(NOTEBOOKS.glob("*.ipynb"))
     for path in files:
-        if "vendor" in path.parts or path.parts[-2:-1] == ("mathjax",):
+        if "vendor" in path.parts or "mathjax" in path.parts:
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for notebook in instructor.values():
-            for problem in solution_leftovers(text, notebook):
-                problems.append(f"{path.relative_to(STUDENT)}: {problem}")
+        where = path.relative_to(STUDENT)
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        for problem in solution_leftovers(raw):
+            problems.append(f"{where}: {problem}")
+        visible = _visible_lines(path)
+        for line in texts:
+            if line in visible:
+                problems.append(f"{where}: solution text {line!r}")
     return sorted(set(problems))
 
 
@@ -171,12 +251,12 @@ def main(argv=None):
     parser.add_argument("--no-build", action="store_true",
                         help="only write the stripped sources and notebooks")
     args = parser.parse_args(argv)
-    instructor = prepare_sources()
+    instructor, public_lines = prepare_sources()
     print(f"student notebooks written to {NOTEBOOKS}")
     if args.no_build:
         return 0
     html = build()
-    leaks = find_leaks(html, instructor)
+    leaks = find_leaks(html, instructor, public_lines)
     if leaks:
         print("solution text found in the student edition:", file=sys.stderr)
         for leak in leaks[:50]:
