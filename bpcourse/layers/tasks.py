@@ -110,8 +110,9 @@ class ReversalTask:
     tokens : ndarray of int, shape (N, 2m)
         The model's input: x_1 … x_m, the separator, y_1 … y_{m−1}.
     targets : ndarray of int, shape (N, 2m)
-        The token each position must predict: −1 (no target) at the first
-        m − 1 positions, then y_1 … y_m = x_m … x_1.
+        The token each position must predict, the next token of the full
+        sequence: −1 (no target) at the first m positions, then
+        y_1 … y_m = x_m … x_1 from the separator on.
     symbols : int
         Tokens 0 … symbols − 1 are symbols, token ``symbols`` is the separator.
     """
@@ -138,5 +139,5 @@ def reversal_task(num, length=6, symbols=8, seed=0):
     reversed_x = x[:, ::-1]
     separator = np.full((num, 1), symbols)
     tokens = np.hstack([x, separator, reversed_x[:, :-1]])
-    targets = np.hstack([np.full((num, length - 1), -1), reversed_x])
+    targets = np.hstack([np.full((num, length), -1), reversed_x])
     return ReversalTask(tokens=tokens, targets=targets, symbols=symbols)
