@@ -163,8 +163,14 @@ def build():
     return SOURCE / "_build" / "html"
 
 
+# Markup that the source has and the rendered page does not, or the reverse:
+# math delimiters, inline code and emphasis.
+_MARKUP = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]|`|\*\*?")
+
+
 def _normalize(line):
-    return " ".join(line.split())
+    """Fold white space and markup so a source line matches its rendered form."""
+    return " ".join(_MARKUP.sub("", line).split())
 
 
 def _notebook_lines(notebook):
