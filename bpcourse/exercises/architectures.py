@@ -278,7 +278,7 @@ def _gcn_variant(name):
 
 
 def _random_graph(rng, n, p):
-    """A symmetric 0/1 adjacency matrix in which every node has a neighbour."""
+    """Draw a symmetric 0/1 adjacency matrix in which every node has a neighbour."""
     upper = np.triu(rng.random((n, n)) < p, k=1)
     # A path through all nodes in random order, so no node is isolated.
     order = rng.permutation(n)

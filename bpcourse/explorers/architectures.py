@@ -1,11 +1,11 @@
 """The gradient that flows into a block's input, for the chapter on architectures.
 
-``gradient_flow`` takes trained models of ``bpcourse.layers.models``, picks a
+``gradient_flow`` takes trained models of ``bpcourse.layers.models`` and a
 block (a convolution, the attention scores, a graph convolution), a layer
-and an example, and returns the loss gradient that reaches that layer's
-input on that one example: the gradient image of a convolution's input,
-∂L/∂S of one attention head, or how much the loss of one node depends on
-the features of every other node. ``plot_gradient_flow`` draws the result
+and an example. It returns the loss gradient that reaches that layer's input
+on that one example. For a convolution, that is a gradient image of its
+input; for attention, ∂L/∂S of one head; for a graph convolution, how much
+the loss of one node depends on the features of every other node. ``plot_gradient_flow`` draws the result
 and ``architectures_explorer`` wires the two to a dropdown and two sliders.
 
 All state is an argument: a frame is reproduced by the models and the three
@@ -74,9 +74,10 @@ def attention_gradient(model, tokens, targets, layer, example):
     Returns
     -------
     dict
-        ``weights`` and ``gradient``, arrays of shape (T, T) indexed
-        [key s, query t]; ``tokens``; ``separator``, the last token of the
-        vocabulary, drawn as # (the separator of ``tasks.reversal_task``).
+        ``weights`` and ``gradient`` are arrays of shape (T, T) indexed
+        [key s, query t]. ``tokens`` is the sequence, and ``separator`` the
+        last token of the vocabulary, which the plot draws as #, as it is
+        the separator of ``tasks.reversal_task``.
     """
     _check_layer(layer, model.heads)
     one_tokens = tokens[[example]]
