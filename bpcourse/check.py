@@ -185,6 +185,14 @@ class CheckResult:
             return 1.0 if self.passed else 0.0
         return sum(case.passed for case in self.cases) / len(self.cases)
 
+    def _listed_cases(self):
+        """The cases worth listing: none when each one only repeats the headline."""
+        if self.hidden or self.passed:
+            return []
+        if all(not case.passed and case.message == self.message for case in self.cases):
+            return []
+        return self.cases
+
     def _counts(self):
         failed = sum(not case.passed for case in self.cases)
         return failed, len(self.cases)
@@ -194,10 +202,9 @@ class CheckResult:
         lines = [f"{mark} {self.exercise_id}: {self.title}", f"  {self.message}"]
         if self.diagnosis and not self.passed:
             lines.append(f"  diagnosis: {self.diagnosis}")
-        if not self.hidden and not self.passed:
-            for case in self.cases:
-                status = "passed" if case.passed else case.message
-                lines.append(f"  case {case.index} [{case.label}]: {status}")
+        for case in self._listed_cases():
+            status = "passed" if case.passed else case.message
+            lines.append(f"  case {case.index} [{case.label}]: {status}")
         if self.traceback:
             lines.append("  your function raised:")
             lines.extend("    " + line for line in self.traceback.rstrip().splitlines())
@@ -221,9 +228,9 @@ class CheckResult:
                 f"<p style='margin: 0.3em 0'>diagnosis: "
                 f"<code>{html.escape(self.diagnosis)}</code></p>"
             )
-        if not self.hidden and not self.passed and self.cases:
+        if self._listed_cases():
             parts.append("<ul style='margin: 0.2em 0'>")
-            for case in self.cases:
+            for case in self._listed_cases():
                 status = "passed" if case.passed else case.message
                 parts.append(
                     f"<li>case {case.index} <code>{html.escape(case.label)}</code>: "

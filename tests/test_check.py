@@ -322,3 +322,13 @@ def test_function_arguments_are_not_changes():
     )
     result = _check(lambda f, x: f(x), exercise)
     assert result.passed, str(result)
+
+
+def test_repeated_failure_not_listed_per_case():
+    def stub(W_next, delta_next, z):
+        raise NotImplementedError
+
+    result = _check(stub)
+    assert "case 1" not in str(result)
+    assert "case 1" not in result._repr_html_()
+    assert str(result).count("not implemented yet") == 1
