@@ -10,6 +10,11 @@ INSTALLED := $(VENV)/.installed
 # earlier table of contents is left in it; executions stay in _build/.jupyter_cache.
 JB_FLAGS := -W --keep-going --all
 NPM_STAMP := node_modules/.installed
+
+# One BLAS thread: the notebooks' stored outputs were computed so, results do
+# not then depend on the machine's thread count, and two processes (the two
+# nbval workers) do not fight over the two cores.
+export OPENBLAS_NUM_THREADS := 1
 VENDOR_STAMP := book/vendor/.copied
 
 .PHONY: venv assets book student browser-deps test freeze clean
@@ -55,7 +60,8 @@ browser-deps:
 
 test: venv assets browser-deps
 	$(BIN)/python -m pytest tests/
-	$(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-n 2 --dist loadfile
 
 freeze: venv
 	{ head -n 2 requirements.txt; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.new

@@ -4,7 +4,9 @@
    stripped (``bpcourse.notebooks``): solution regions of code cells become
    ``raise NotImplementedError``, ``{solution}`` blocks are removed.
 2. Build that copy with Jupyter Book and the instructor configuration plus
-   ``student_edition_ext``, which turns off source copies and downloads.
+   ``student_edition_ext``, which turns off source copies and downloads. The
+   notebooks are not executed again: a cell that held a solution shows no
+   output, every other cell shows its stored output.
 3. Search every file of the built HTML, and the student notebooks, for
    solution text; any hit fails the build.
 
@@ -48,6 +50,10 @@ MIN_LEAK_LENGTH = 16
 def _student_config():
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = f"{config.get('title', 'bpcourse')} (student edition)"
+    # The stored outputs are current (nbval re-runs every notebook against
+    # them), and the student copies keep them for every cell that holds no
+    # solution, so the student edition is built without running anything.
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
     sphinx = config.setdefault("sphinx", {})
     sphinx.setdefault("local_extensions", {})["student_edition_ext"] = "tools/"
     extensions = sphinx.setdefault("config", {}).get("extensions")
