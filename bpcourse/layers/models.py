@@ -35,7 +35,7 @@ def _cross_entropy(logits, labels):
 
 
 class Model:
-    """What the models share: named parameters, counting and tensors."""
+    """Base class of the models: named parameters, their count and their tensors."""
 
     params: dict
 
