@@ -1,0 +1,126 @@
+"""Tests of bpcourse.explorers.beyond: forward-gradient error against the number of directions."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from bpcourse.beyond.forward_gradient import forward_gradient
+from bpcourse.beyond.vectors import flatten
+from bpcourse.explorers import beyond
+from bpcourse.explorers.beyond import (
+    DEFAULT_DIRECTIONS,
+    DIRECTIONS,
+    SEEDS,
+    error_curve,
+    forward_gradient_explorer,
+    gradient_frame,
+    plot_frame,
+    problem,
+    true_gradient,
+)
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def curve():
+    return error_curve(DIRECTIONS, repetitions=10)
+
+
+def test_problem_is_fixed():
+    net_a, X_a, y_a = problem()
+    net_b, X_b, y_b = problem()
+    np.testing.assert_array_equal(X_a, X_b)
+    np.testing.assert_array_equal(y_a, y_b)
+    np.testing.assert_array_equal(flatten(net_a.parameters()), flatten(net_b.parameters()))
+    assert X_a.shape == (beyond.SIZES[0], beyond.NUM_EXAMPLES)
+
+
+def test_problem_uses_every_class():
+    _, _, y = problem()
+    assert set(np.unique(y)) == set(range(beyond.SIZES[-1]))
+
+
+def test_true_gradient_is_backprop():
+    net, X, y = problem()
+    np.testing.assert_array_equal(true_gradient(), flatten(net.gradients(X, y).as_list()))
+    assert not true_gradient().flags.writeable
+
+
+def test_frame_matches_package():
+    frame = gradient_frame(8, seed=2)
+    net, X, y = problem()
+    estimate, _ = forward_gradient(net, X, y, rng=2, num_directions=8)
+    np.testing.assert_array_equal(frame["estimate"], flatten(estimate))
+    assert frame["num_parameters"] == 51
+    assert frame["expected_relative_error"] == pytest.approx(np.sqrt(52 / 8))
+
+
+def test_frame_is_reproducible():
+    a, b = gradient_frame(4, 1), gradient_frame(4, 1)
+    np.testing.assert_array_equal(a["estimate"], b["estimate"])
+    assert a["cosine"] == b["cosine"]
+
+
+def test_frame_error_fields_agree():
+    frame = gradient_frame(16, 0)
+    g, e = frame["gradient"], frame["estimate"]
+    assert frame["relative_error"] == pytest.approx(np.linalg.norm(e - g) / np.linalg.norm(g))
+    assert frame["cosine"] == pytest.approx(e @ g / (np.linalg.norm(e) * np.linalg.norm(g)))
+
+
+def test_more_directions_align_better():
+    cosines = [np.mean([gradient_frame(k, s)["cosine"] for s in SEEDS]) for k in (1, 256)]
+    assert cosines[1] > cosines[0] + 0.4
+
+
+def test_curve_follows_theory(curve):
+    ratio = curve["measured"] / curve["expected"]
+    assert np.all((ratio > 0.4) & (ratio < 2.0))
+    assert np.all(np.diff(curve["expected"]) < 0)
+
+
+def test_curve_is_reproducible(curve):
+    again = error_curve(DIRECTIONS, repetitions=10)
+    np.testing.assert_array_equal(curve["measured"], again["measured"])
+
+
+def test_invalid_directions_are_rejected():
+    with pytest.raises(ValueError, match="positive integer"):
+        gradient_frame(0)
+    with pytest.raises(TypeError, match="positive integer"):
+        gradient_frame(2.5)
+
+
+def test_slider_values():
+    assert DEFAULT_DIRECTIONS in DIRECTIONS
+    assert list(DIRECTIONS) == sorted(DIRECTIONS)
+    assert DIRECTIONS[-1] > 51
+
+
+def test_plot_frame_draws_both_panels(curve):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2)
+    plot_frame(gradient_frame(1, 0), curve, axes)
+    assert axes[0].get_title().startswith("k = 1")
+    assert axes[1].get_xscale() == "log"
+    plt.close(fig)
+
+
+def test_plot_frame_axis_is_fixed(curve):
+    import matplotlib.pyplot as plt
+
+    limits = []
+    for k in (1, 256):
+        fig, axes = plt.subplots(1, 2)
+        plot_frame(gradient_frame(k, 0), curve, axes)
+        limits.append(axes[0].get_ylim())
+        plt.close(fig)
+    assert limits[0] == limits[1]
+
+
+def test_explorer_builds():
+    widget = forward_gradient_explorer(directions=(1, 4), seeds=(0,))
+    assert len(widget.children) == 3
+    matplotlib.pyplot.close("all")
