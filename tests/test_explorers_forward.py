@@ -162,3 +162,26 @@ def test_network_widget_controls():
     assert [m.value for m in menus] == ["tanh"]
     assert isinstance(box.children[1], widgets.Output)
     plt.close("all")
+
+
+def test_forward_frames_count_and_start():
+    explorer = forward.forward_frames()
+    assert explorer.num_frames == 45
+    assert explorer.initial == {"activation": "relu", "x1": 1.0, "x2": 0.0}
+
+
+def test_forward_frames_differ_and_alt_matches_computation():
+    explorer = forward.forward_frames(activations=["relu", "tanh"], inputs=[0.0, 1.0])
+    frames = explorer.render()
+    assert len(frames) == 8
+    assert frames["0_1_0"][0] != frames["1_1_0"][0]
+    assert frames["0_0_0"][0] != frames["0_1_0"][0]
+    data = forward.explore_network(**XOR_SOLUTION, activation="tanh", x1=1.0, x2=0.0)
+    alt = frames["1_1_0"][1]
+    hidden = data["a"][1][:, 0]
+    assert f"a¹ = ({hidden[0]:.2f}, {hidden[1]:.2f})" in alt
+    assert f"ŷ = {data['a'][2][0, 0]:.2f}" in alt
+    assert f"accuracy {data['accuracy']:.0%}" in alt
+    assert "tanh hidden layer at x = (1, 0)" in alt
+    # The ReLU network solves XOR: (1, 0) is class 1 with ŷ = σ(1).
+    assert "ŷ = 0.73, so class 1; accuracy 100%" in frames["0_1_0"][1]

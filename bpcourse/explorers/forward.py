@@ -320,3 +320,55 @@ def network_widget(**start):
         [widgets.VBox([controls[name] for name in column]) for column in columns]
     )
     return widgets.VBox([panel, output])
+
+
+#: The values of the kernel-free explorer's sliders: the hidden activation and
+#: the chosen input x, with the network fixed at ``XOR_SOLUTION``.
+FRAME_ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid", "identity"]
+FRAME_INPUTS = [0.0, 0.5, 1.0]
+
+
+def _frame_data(activation, x1, x2):
+    return explore_network(**XOR_SOLUTION, activation=activation, x1=x1, x2=x2, num=41)
+
+
+def forward_frames(activations=FRAME_ACTIVATIONS, inputs=FRAME_INPUTS, dpi=60):
+    """Return the network widget as a ``FrameExplorer`` that needs no kernel.
+
+    The network keeps the parameters of ``XOR_SOLUTION``; the sliders choose
+    the hidden activation and the input x = (x₁, x₂). Each frame is drawn by
+    ``draw_network_explorer(explore_network(...))``, as in the live widget.
+    """
+    from bpcourse.interactive import FrameExplorer
+
+    import matplotlib.pyplot as plt
+
+    def draw(activation, x1, x2):
+        # The frames are saved without a tight bounding box, so the figure is
+        # taller than the widget's and keeps room for the legend below the plane.
+        fig = draw_network_explorer(
+            _frame_data(activation, x1, x2), fig=plt.figure(figsize=(8.6, 4.0))
+        )
+        fig.subplots_adjust(bottom=0.2)
+        return fig
+
+    def alt(activation, x1, x2):
+        data = _frame_data(activation, x1, x2)
+        hidden = ", ".join(f"{value:.2f}" for value in data["a"][1][:, 0])
+        return (
+            f"The XOR network with a {activation} hidden layer at x = ({x1:g}, "
+            f"{x2:g}): hidden activations a¹ = ({hidden}), output ŷ = "
+            f"{data['a'][2][0, 0]:.2f}, so class {int(data['a'][2][0, 0] > 0.5)}; "
+            f"accuracy {data['accuracy']:.0%} on the 40 XOR points."
+        )
+
+    params = {"activation": list(activations), "x1": list(inputs), "x2": list(inputs)}
+    start = {"activation": "relu", "x1": 1.0, "x2": 0.0}
+    return FrameExplorer(
+        draw,
+        params,
+        initial={name: v for name, v in start.items() if v in params[name]},
+        alt=alt,
+        labels={"activation": "hidden activation σ", "x1": "input x₁", "x2": "input x₂"},
+        dpi=dpi,
+    )
