@@ -112,3 +112,28 @@ def test_softmax_widget_controls():
     assert box.children[0].children[1].value == 2
     assert isinstance(box.children[1], widgets.Output)
     plt.close("all")
+
+
+def test_loss_frames_count_and_start():
+    explorer = loss.loss_frames()
+    assert explorer.num_frames == 45
+    assert explorer.initial == {"z1": 2.0, "z2": 1.0, "target": 0}
+
+
+def test_loss_frames_differ_and_alt_matches_computation():
+    explorer = loss.loss_frames(z1_values=[0.0, 2.0], z2_values=[1.0], targets=[0, 1])
+    frames = explorer.render()
+    assert len(frames) == 4
+    assert frames["0_0_0"][0] != frames["1_0_0"][0]
+    assert frames["1_0_0"][0] != frames["1_0_1"][0]
+    z = np.array([[2.0], [1.0], [-1.0]])
+    y = np.array([[0.0], [1.0], [0.0]])
+    expected_loss, delta = softmax_cross_entropy(z, y)
+    p = softmax(z)[:, 0]
+    alt = frames["1_0_1"][1]
+    assert alt.startswith("Logits zᴸ = (2, 1, -1) with target class 1")
+    assert f"loss L = {expected_loss:.3f}" in alt
+    assert f"ŷ = ({p[0]:.3f}, {p[1]:.3f}, {p[2]:.3f})" in alt
+    assert f"δᴸ = ({delta[0, 0]:+.3f}, {delta[1, 0]:+.3f}, {delta[2, 0]:+.3f})" in alt
+    assert "predicted class 0" in alt
+    assert "loss L = 1.349" in alt  # −log(e / (e² + e + e⁻¹)) = 1.349

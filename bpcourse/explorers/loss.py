@@ -218,3 +218,49 @@ def loss_against_probability(num=200):
         "cross_entropy": -np.log(p),
         "squared_error": 0.5 * (1 - p) ** 2,
     }
+
+
+#: The values of the kernel-free explorer's sliders; z₃ stays at −1.
+FRAME_Z1 = [-4.0, -2.0, 0.0, 2.0, 4.0]
+FRAME_Z2 = [-2.0, 1.0, 4.0]
+FRAME_Z3 = -1.0
+
+
+def _describe_softmax(data):
+    z = ", ".join(f"{v:g}" for v in data["z"][:, 0])
+    p = ", ".join(f"{v:.3f}" for v in data["probabilities"][:, 0])
+    delta = ", ".join(f"{v:+.3f}" for v in data["delta"][:, 0])
+    predicted = int(np.argmax(data["probabilities"][:, 0]))
+    return (
+        f"Logits zᴸ = ({z}) with target class {data['target']}: probabilities "
+        f"ŷ = ({p}), loss L = {data['loss']:.3f}, predicted class {predicted}, "
+        f"and δᴸ = ({delta})."
+    )
+
+
+def loss_frames(z1_values=FRAME_Z1, z2_values=FRAME_Z2, targets=range(NUM_CLASSES),
+                z3=FRAME_Z3, dpi=60):
+    """Return the softmax widget as a ``FrameExplorer`` that needs no kernel.
+
+    The sliders set z₁, z₂ and the target class, with z₃ fixed. Each frame is
+    drawn by ``draw_softmax_explorer(explore_softmax(...))``, as in the live
+    widget, and its alt text gives ŷ, L, the predicted class and δᴸ.
+    """
+    from bpcourse.interactive import FrameExplorer
+
+    def draw(z1, z2, target):
+        return draw_softmax_explorer(explore_softmax(z1, z2, z3, target))
+
+    def alt(z1, z2, target):
+        return _describe_softmax(explore_softmax(z1, z2, z3, target))
+
+    params = {"z1": list(z1_values), "z2": list(z2_values), "target": list(targets)}
+    start = {"z1": 2.0, "z2": 1.0, "target": 0}
+    return FrameExplorer(
+        draw,
+        params,
+        initial={name: v for name, v in start.items() if v in params[name]},
+        alt=alt,
+        labels={"z1": "logit z₁", "z2": "logit z₂", "target": "target class"},
+        dpi=dpi,
+    )
