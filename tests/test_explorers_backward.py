@@ -115,3 +115,25 @@ def test_widget_builds():
     step, activation = widget.children[:2]
     assert (step.min, step.max, step.value) == (0, 3, 3)
     assert activation.value == "tanh"
+
+
+def test_backward_frames_count_and_start():
+    explorer = backward.backward_frames()
+    assert explorer.num_frames == 12
+    assert explorer.initial == {"step": 3, "activation": "tanh"}
+
+
+def test_backward_frames_differ_and_alt_matches_computation():
+    explorer = backward.backward_frames(activations=("tanh", "relu"))
+    frames = explorer.render()
+    assert len(frames) == 8
+    assert frames["1_0"][0] != frames["2_0"][0]
+    assert frames["2_0"][0] != frames["2_1"][0]
+    state = backward_step(2, activation="relu")
+    delta = ", ".join(f"{v:+.2f}" for v in state["delta"][2])
+    alt = frames["2_1"][1]
+    assert alt.startswith("Step 2 of the backward pass through a relu network 3-4-4-2")
+    assert f"δ² = ({delta})" in alt
+    assert f"L = {state['loss']:.3f}" in alt
+    assert "δ² = (W³)ᵀ δ³ ⊙ σ′(z²)" in alt
+    assert "no δ is known yet" in frames["0_0"][1]

@@ -187,3 +187,59 @@ def _check_step(step, num_layers):
             f"step={step} is out of range: a network with L = {num_layers} layers "
             f"has steps 0 … {num_layers}"
         )
+
+
+#: The hidden activations of the widget's menu, in its order.
+FRAME_ACTIVATIONS = ("tanh", "relu", "sigmoid")
+
+
+def describe_backward_step(state, activation):
+    """Return one sentence on a :func:`backward_step` state: the step, its δ and L."""
+    layer = state["layer"]
+    L = len(state["sizes"]) - 1
+    if layer is None:
+        return (
+            f"Step 0 of the backward pass through a {activation} network "
+            f"{'-'.join(map(str, state['sizes']))}: the forward pass is done, every "
+            f"z and a is cached, no δ is known yet, and the loss is "
+            f"L = {state['loss']:.3f}."
+        )
+    values = ", ".join(f"{v:+.2f}" for v in state["delta"][layer])
+    return (
+        f"Step {L - layer + 1} of the backward pass through a {activation} network "
+        f"{'-'.join(map(str, state['sizes']))}: {state['equation']} gives "
+        f"δ{_superscript(layer)} = ({values}); the loss is L = {state['loss']:.3f}."
+    )
+
+
+def backward_frames(sizes=DEFAULT_SIZES, activations=FRAME_ACTIVATIONS, seed=0, dpi=60):
+    """Return the backward widget as a ``FrameExplorer`` that needs no kernel.
+
+    One slider sets the step (0 … L) and one the hidden activation. Each frame
+    is drawn by :func:`draw_backward_step` on :func:`backward_step`, as in the
+    live widget.
+    """
+    import matplotlib.pyplot as plt
+
+    from bpcourse.interactive import FrameExplorer
+
+    L = len(sizes) - 1
+
+    def draw(step, activation):
+        fig, ax = plt.subplots(figsize=(6.0, 5.2))
+        draw_backward_step(backward_step(step, sizes, activation, seed), ax=ax)
+        return fig
+
+    def alt(step, activation):
+        return describe_backward_step(backward_step(step, sizes, activation, seed),
+                                      activation)
+
+    params = {"step": list(range(L + 1)), "activation": list(activations)}
+    return FrameExplorer(
+        draw,
+        params,
+        initial={"step": L, "activation": params["activation"][0]},
+        alt=alt,
+        labels={"step": "step of the backward pass", "activation": "hidden activation σ"},
+        dpi=dpi,
+    )
