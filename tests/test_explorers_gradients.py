@@ -122,3 +122,23 @@ def test_widget_builds():
     slider, menu = widget.children[:2]
     assert (slider.min, slider.max, slider.step, slider.value) == (-12.0, -1.0, 0.5, -5.0)
     assert menu.value == "sigmoid"
+
+
+def test_gradients_frames_count_and_start():
+    explorer = gradients.gradients_frames()
+    assert explorer.num_frames == 48
+    assert explorer.initial == {"log10_h": -5, "function": "sigmoid"}
+
+
+def test_gradients_frames_differ_and_alt_matches_computation():
+    explorer = gradients.gradients_frames(log10_h=(-8, -5), functions=("sigmoid", "sin"))
+    frames = explorer.render()
+    assert len(frames) == 4
+    assert frames["0_0"][0] != frames["1_0"][0]
+    assert frames["1_0"][0] != frames["1_1"][0]
+    alt = frames["1_1"][1]
+    assert alt.startswith("Relative error of the central difference for sin′(1) at h = 1e-05")
+    for dtype in ("float32", "float64"):
+        curve = difference_errors([1e-5], dtype, "sin", 1.0)
+        assert f"{dtype} {curve['rel_error'][0]:.1e}" in alt
+        assert f"{curve['best_h']:.0e} in {dtype}" in alt

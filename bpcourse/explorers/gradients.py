@@ -215,3 +215,56 @@ def step_size_widget(x=1.0):
             options=list(FUNCTIONS), value="sigmoid", description="f"
         ),
     )
+
+
+#: The exponents of the kernel-free explorer's h slider: h = 10⁻¹² … 10⁻¹.
+FRAME_LOG10_H = tuple(range(-12, 0))
+
+
+def describe_step_size(log10_h, function, x=1.0):
+    """Return one sentence on the central difference's error at h = 10^log10_h."""
+    h = 10.0**log10_h
+    parts = []
+    best = []
+    for dtype in DTYPES:
+        curve = difference_errors([h], dtype, function, x)
+        parts.append(f"{dtype} {curve['rel_error'][0]:.1e}")
+        best.append(f"{curve['best_h']:.0e} in {dtype}")
+    return (
+        f"Relative error of the central difference for {function}′({x:g}) at "
+        f"h = {h:.0e}: {', '.join(parts)}; the estimated best h is "
+        f"{' and '.join(best)}."
+    )
+
+
+def gradients_frames(log10_h=FRAME_LOG10_H, functions=tuple(FUNCTIONS), x=1.0, dpi=60):
+    """Return the step-size widget as a ``FrameExplorer`` that needs no kernel.
+
+    One slider sets log₁₀ h and one the function; each frame is drawn by
+    :func:`draw_difference_errors` on :func:`difference_errors` over ``H_GRID``
+    in both dtypes, as in the live widget.
+    """
+    import matplotlib.pyplot as plt
+
+    from bpcourse.interactive import FrameExplorer
+
+    def draw(log10_h, function):
+        curves = [difference_errors(H_GRID, dtype, function, x) for dtype in DTYPES]
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        draw_difference_errors(curves, h=10.0**log10_h, ax=ax)
+        fig.tight_layout()
+        return fig
+
+    def alt(log10_h, function):
+        return describe_step_size(log10_h, function, x)
+
+    params = {"log10_h": list(log10_h), "function": list(functions)}
+    start = {"log10_h": -5, "function": "sigmoid"}
+    return FrameExplorer(
+        draw,
+        params,
+        initial={name: v for name, v in start.items() if v in params[name]},
+        alt=alt,
+        labels={"log10_h": "log₁₀ h", "function": "function f"},
+        dpi=dpi,
+    )
