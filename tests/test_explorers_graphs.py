@@ -197,3 +197,28 @@ def test_root_gradient_is_one_array():
     root = build_expression("(a + b) · a")
     assert root.grad is None
     assert np.ndim(root.data) == 0
+
+
+def test_graphs_frames_count_and_start():
+    explorer = graphs.graphs_frames()
+    assert explorer.num_frames == 27
+    assert explorer.params["step"] == list(range(9))
+    assert explorer.initial == {"expression": "(a + b) · a", "step": 0}
+
+
+def test_graphs_frames_differ_and_alt_matches_computation():
+    explorer = graphs.graphs_frames(expressions=("(a + b) · a", "x · y + tanh(x)"))
+    frames = explorer.render()
+    assert len(frames) == 12
+    assert frames["0_1"][0] != frames["0_2"][0]
+    assert frames["0_2"][0] != frames["1_2"][0]
+    state = graphs.backward_step("(a + b) · a", 2)
+    alt = frames["0_2"][1]
+    assert alt.startswith("Backward pass through (a + b) · a, step 2 of 4: ")
+    assert graphs.describe_step(state) in alt
+    for name, g in state["grads"].items():
+        assert f"∂e/∂{name} = {g:.4g}" in alt
+    assert "visit c (gradient 2): its VJP adds +2 to a, +2 to b" in alt
+    # Past the last step of (a + b) · a, the frame shows the finished pass.
+    assert frames["0_5"][0] == frames["0_4"][0]
+    assert "step 4 of 4" in frames["0_5"][1]

@@ -311,3 +311,52 @@ def graph_widget(expression=DEFAULT_EXPRESSION):
         plt.show()
 
     return widgets.interactive(show, expression=menu, step=slider)
+
+
+def describe_frame(state):
+    """Return one sentence for a frame: the expression, the step and the gradients."""
+    step = len(state["done"])
+    total = len(state["order"])
+    known = ", ".join(
+        f"∂{state['order'][0]}/∂{name} = {state['grads'][name]:.4g}"
+        for name in state["order"] if name in state["grads"]
+    )
+    return (
+        f"Backward pass through {state['expression']}, step {step} of {total}: "
+        f"{describe_step(state)}. Gradients so far: {known}."
+    )
+
+
+def graphs_frames(expressions=tuple(EXPRESSIONS), dpi=60):
+    """Return the graph widget as a ``FrameExplorer`` that needs no kernel.
+
+    A slider chooses the expression and one the step. The step slider runs to
+    the largest ``num_steps`` of the expressions and, as in the live widget,
+    a step past an expression's last one shows the finished pass. Each frame is
+    :func:`draw_backward_step` on :func:`backward_step`.
+    """
+    from bpcourse.interactive import FrameExplorer
+
+    expressions = list(expressions)
+    last_step = max(num_steps(expression) for expression in expressions)
+
+    def state_for(expression, step):
+        return backward_step(expression, min(step, num_steps(expression)))
+
+    def draw(expression, step):
+        ax = draw_backward_step(state_for(expression, step))
+        return ax.figure
+
+    def alt(expression, step):
+        return describe_frame(state_for(expression, step))
+
+    params = {"expression": expressions, "step": list(range(last_step + 1))}
+    start = DEFAULT_EXPRESSION if DEFAULT_EXPRESSION in expressions else expressions[0]
+    return FrameExplorer(
+        draw,
+        params,
+        initial={"expression": start, "step": 0},
+        alt=alt,
+        labels={"expression": "expression", "step": "step of the backward pass"},
+        dpi=dpi,
+    )
