@@ -17,7 +17,7 @@ NPM_STAMP := node_modules/.installed
 export OPENBLAS_NUM_THREADS := 1
 VENDOR_STAMP := book/vendor/.copied
 
-.PHONY: venv assets book student browser-deps test freeze clean
+.PHONY: venv assets book student live browser-deps test freeze clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ book: venv assets
 # for leftover solution text; the student notebooks land in _build/student.
 student: venv assets
 	$(BIN)/python tools/student_edition.py
+
+# The chapters with live widgets, served by Voila on 127.0.0.1 (Ctrl-C stops).
+live: venv
+	$(BIN)/bpcourse live
 
 # Debian's Chromium and its driver, for tests/test_browser.py.
 browser-deps:

@@ -239,7 +239,25 @@ def build_parser():
     r.add_argument("--quiet", action="store_true",
                    help="log only errors to stderr (grading.log has every line)")
     r.set_defaults(run=grading_command("grade"))
+
+    v = commands.add_parser(
+        "live",
+        help="serve the chapters with live widgets (Voila on 127.0.0.1)",
+        description="Start Voila on 127.0.0.1 serving the chapter notebooks, so "
+        "every widget responds; print the address; stop on Ctrl-C.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    v.add_argument("--folder", default="book", help="folder of the notebooks")
+    v.add_argument("--port", type=int, default=8866, help="TCP port on 127.0.0.1")
+    v.set_defaults(run=live)
     return parser
+
+
+def live(args):
+    """Serve the chapters with Voila until Ctrl-C."""
+    from bpcourse.live import serve
+
+    return serve(args.folder, args.port)
 
 
 def main(argv=None):
