@@ -185,12 +185,23 @@ def _hide_paths(settings, isolation):
     _expose(settings.get("expose", []))
     for path in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
         if os.path.isdir(path):
+            # numpy's folder (a virtual environment made under /tmp, say) is
+            # bind-mounted back into the empty /tmp, and nothing else is.
+            keep = [site for site in settings.get("site", [])
+                    if site.startswith(path.rstrip("/") + "/") and os.path.isdir(site)]
+            handles = {site: os.open(site, os.O_PATH | os.O_DIRECTORY) for site in keep}
             try:
                 _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
                        "size=16m,mode=1777")
                 hidden.append(path)
+                for site, handle in handles.items():
+                    os.makedirs(site, mode=0o755, exist_ok=True)
+                    _mount(f"/proc/self/fd/{handle}", site, "", MS_BIND | MS_REC, None)
             except OSError:
                 pass
+            finally:
+                for handle in handles.values():
+                    os.close(handle)
     for path in settings.get("hide", []):
         if os.path.isdir(path):
             try:
