@@ -260,3 +260,30 @@ def test_explorer_sliders_offer_grid_values():
     assert list(batch_slider.options) == list(BATCH_SIZES)
     assert batch_slider.value == training.DEFAULT_BATCH_SIZE
     plt.close("all")
+
+
+def test_training_frames_count_and_start():
+    explorer = training.training_frames()
+    assert explorer.num_frames == 36
+    assert explorer.initial == {"lr": 0.1, "batch_size": 16}
+
+
+def test_training_frames_differ_and_alt_matches_computation():
+    explorer = training.training_frames(
+        learning_rates=(0.1, 10.0), batch_sizes=(16, 64), epochs=2
+    )
+    frames = explorer.render()
+    assert len(frames) == 4
+    assert frames["0_0"][0] != frames["1_0"][0]
+    assert frames["0_0"][0] != frames["0_1"][0]
+    run = training.train_run(0.1, 64, epochs=2)
+    alt = frames["0_1"][1]
+    assert alt.startswith("Loss curve of minibatch SGD with learning rate η = 0.1 and "
+                          "batch size B = 64")
+    assert f"falls from {run['loss'][0]:.3g} to {run['loss'][-1]:.3g} in 2 epochs" in alt
+    assert f"test accuracy is {100 * run['test_accuracy']:.1f}%" in alt
+    diverged = training.train_run(10.0, 16, epochs=2)
+    assert diverged["diverged_epoch"] is not None
+    assert frames["1_0"][1].endswith(
+        f"diverged at epoch {diverged['diverged_epoch']}."
+    )

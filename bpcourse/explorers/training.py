@@ -341,3 +341,64 @@ def training_explorer(learning_rates=LEARNING_RATES, batch_sizes=BATCH_SIZES,
         plt.show()
 
     return widgets.interactive(show, lr=lr_slider, batch_size=batch_slider)
+
+
+def describe_run_frame(run):
+    """Return one sentence for a run's frame: the settings, the losses and accuracy."""
+    head = (
+        f"Loss curve of minibatch SGD with learning rate η = {run['lr']:g} and "
+        f"batch size B = {run['batch_size']}: "
+    )
+    if run["diverged_epoch"] is not None:
+        return head + (
+            f"the loss starts at {run['loss'][0]:.3g} and the run diverged at epoch "
+            f"{run['diverged_epoch']}."
+        )
+    return head + (
+        f"the training loss falls from {run['loss'][0]:.3g} to {run['loss'][-1]:.3g} "
+        f"in {run['epochs']} epochs, and the test accuracy is "
+        f"{100 * run['test_accuracy']:.1f}%."
+    )
+
+
+def training_frames(learning_rates=LEARNING_RATES, batch_sizes=BATCH_SIZES, dpi=60,
+                    **run_kwargs):
+    """Return the training widget as a ``FrameExplorer`` that needs no kernel.
+
+    The sliders take the widget's learning rates and batch sizes; each frame is
+    ``plot_run(train_run(lr, batch_size))``, as in the live widget, and each
+    pair is trained once.
+    """
+    import matplotlib.pyplot as plt
+
+    from bpcourse.interactive import FrameExplorer
+
+    runs = {}
+
+    def run_for(lr, batch_size):
+        if (lr, batch_size) not in runs:
+            runs[lr, batch_size] = train_run(lr, batch_size, **run_kwargs)
+        return runs[lr, batch_size]
+
+    def draw(lr, batch_size):
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        # Before plot_run fixes the loss axis to LOSS_YLIM, matplotlib autoscales
+        # it to a diverging run's huge losses, and 10**y overflows on the way.
+        with np.errstate(over="ignore"):
+            plot_run(run_for(lr, batch_size), ax=ax)
+        fig.tight_layout()
+        return fig
+
+    def alt(lr, batch_size):
+        return describe_run_frame(run_for(lr, batch_size))
+
+    params = {"lr": list(learning_rates), "batch_size": list(batch_sizes)}
+    start = {"lr": DEFAULT_LR, "batch_size": DEFAULT_BATCH_SIZE}
+    return FrameExplorer(
+        draw,
+        params,
+        initial={name: v for name, v in start.items() if v in params[name]},
+        alt=alt,
+        labels={"lr": "learning rate η", "batch_size": "batch size B"},
+        dpi=dpi,
+    )
