@@ -1,0 +1,140 @@
+"""The kernel-free explorers (``.bp-frames``) of the built book, in headless Chromium.
+
+On every page that has one, each slider is moved with the keyboard and by
+setting its value, and the image, its alt text and the slider's ``<output>``
+must follow. The pages are served from 127.0.0.1 only, as in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_browser import ARTIFACTS, browser, server, visit  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+#: The chapters whose live widget has a kernel-free version.
+CHAPTERS_WITH_FRAMES = [
+    "book/01_forward",
+    "book/02_loss",
+    "book/03_backward",
+    "book/04_gradients",
+    "book/05_training",
+    "book/06_graphs",
+]
+
+# The explorer's frames, alt texts and slider values, from its JSON block.
+DATA_JS = """
+(root) => JSON.parse(root.querySelector("script.bp-frames-data").textContent)
+"""
+
+# What the explorer shows now: the image, its alt text, and each slider's
+# position and readout.
+STATE_JS = """
+(root) => ({
+  src: root.querySelector("img.bp-frames-image").getAttribute("src"),
+  alt: root.querySelector("img.bp-frames-image").getAttribute("alt"),
+  positions: [...root.querySelectorAll("input.bp-frames-slider")].map((s) => s.value),
+  outputs: [...root.querySelectorAll("output")].map((o) => o.textContent),
+})
+"""
+
+# Set a slider's value from a script and fire the input event that a move fires.
+SET_VALUE_JS = """
+(slider, value) => {
+  slider.value = String(value);
+  slider.dispatchEvent(new Event("input", { bubbles: true }));
+}
+"""
+
+
+def frame_pages(book_html):
+    """The docnames of the built pages with a kernel-free explorer, e.g. 'book/01_forward'."""
+    pages = []
+    for path in sorted(book_html.rglob("*.html")):
+        relative = path.relative_to(book_html)
+        if relative.parts[0].startswith("_"):
+            continue
+        if 'class="bp-frames"' in path.read_text(encoding="utf-8"):
+            pages.append(str(relative.with_suffix("")))
+    return pages
+
+
+def expected(data, positions):
+    """The frame, alt text and readouts that the slider positions select."""
+    key = "_".join(positions)
+    readouts = [data["values"][i][int(p)] for i, p in enumerate(positions)]
+    return data["frames"][key], data["alts"][key], readouts
+
+
+def assert_shows(root, data, before=None):
+    state = root.evaluate(STATE_JS)
+    src, alt, readouts = expected(data, state["positions"])
+    assert state["src"] == src, f"the image is not frame {state['positions']}"
+    assert state["alt"] == alt
+    assert state["outputs"] == readouts
+    if before is not None:
+        assert state["src"] != before["src"], "the image did not change"
+        assert state["alt"] != before["alt"], "the alt text did not change"
+        assert state["outputs"] != before["outputs"], "the readout did not change"
+    return state
+
+
+def other_position(data, positions, index):
+    """A position of slider ``index`` whose frame differs from the current one."""
+    src, alt, _ = expected(data, positions)
+    for candidate in reversed(range(len(data["values"][index]))):
+        moved = list(positions)
+        moved[index] = str(candidate)
+        other_src, other_alt, _ = expected(data, moved)
+        if other_src != src and other_alt != alt:
+            return candidate
+    raise AssertionError(f"slider {index} has no position with a different frame")
+
+
+def test_widget_chapters_have_frames(book_html):
+    assert set(CHAPTERS_WITH_FRAMES) <= set(frame_pages(book_html))
+
+
+def test_sliders_switch_frames(visit, book_html):
+    pages = frame_pages(book_html)
+    assert pages, "no page has a kernel-free explorer"
+    shot_taken = False
+    for docname in pages:
+        opened = visit(docname, 1280)
+        page = opened.page
+        explorers = page.locator(".bp-frames")
+        assert explorers.count() >= 1
+        for n in range(explorers.count()):
+            root = explorers.nth(n)
+            root.scroll_into_view_if_needed()
+            data = root.evaluate(DATA_JS)
+            sliders = root.locator("input.bp-frames-slider")
+            assert sliders.count() == len(data["values"])
+            state = assert_shows(root, data)
+            for i in range(sliders.count()):
+                slider = sliders.nth(i)
+                # The keyboard: one step right, or left from the last position.
+                at_end = int(state["positions"][i]) == len(data["values"][i]) - 1
+                slider.focus()
+                page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
+                state = assert_shows(root, data, before=state)
+                assert slider.get_attribute("aria-valuetext") == state["outputs"][i]
+
+                # A value set by a script, with an input event.
+                target = other_position(data, state["positions"], i)
+                slider.evaluate(SET_VALUE_JS, target)
+                state = assert_shows(root, data, before=state)
+                assert state["positions"][i] == str(target)
+
+                # Playwright's fill, which sets the value and fires input.
+                target = other_position(data, state["positions"], i)
+                slider.fill(str(target))
+                state = assert_shows(root, data, before=state)
+                assert state["positions"][i] == str(target)
+            if not shot_taken:
+                ARTIFACTS.mkdir(exist_ok=True)
+                name = docname.replace("/", "_")
+                root.screenshot(path=str(ARTIFACTS / f"{name}-frames.png"))
+                shot_taken = True
+        assert opened.errors == [], f"script errors on {docname}"
+        assert opened.foreign == [], f"requests to another host from {docname}"
