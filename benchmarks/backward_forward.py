@@ -63,7 +63,7 @@ def main(argv=None):
                      common.time_cell(times["backward"]), common.ratio_cell(*ratio),
                      f"{flop_ratio(sizes):.2f}"])
         print(f"ratio backward / forward time, {label}: {ratio[0]:.2f} "
-              f"(per-round 25-75%: {ratio[1]:.2f}-{ratio[2]:.2f}); "
+              f"(median of the rounds, 25-75%: {ratio[1]:.2f}-{ratio[2]:.2f}); "
               f"FLOP ratio {flop_ratio(sizes):.2f}")
 
     first = rows[0]
@@ -71,7 +71,7 @@ def main(argv=None):
     verdict = "met" if value <= GOAL else f"missed by {(value / GOAL - 1) * 100:.0f}%"
     print(f"goal backward / forward <= {GOAL} for {first[0]}: {verdict}")
     header = ["network, batch, dtype", "forward ms, median (25th–75th pct.); best round",
-              "backward ms, median (25th–75th pct.); best round", "backward ÷ forward (25th–75th pct. of rounds)",
+              "backward ms, median (25th–75th pct.); best round", "backward ÷ forward, median of the rounds (25th–75th pct.)",
               "backward ÷ forward in FLOPs"]
     note = (f"{rounds} alternating rounds of {calls} calls of `Network.forward(X)` and "
             "`Network.backward(cache, y)`. ReLU hidden layers, softmax cross-entropy.")

@@ -91,7 +91,7 @@ def checkpoint_table(checkpoint, rounds, calls, quick):
                      common.time_cell(times[k]), common.ratio_cell(*ratio)])
         print(f"checkpointing k = {k}: peak {mib(peak)} MiB (model {mib(model)} MiB); "
               f"ratio time / k = 1: {ratio[0]:.2f} "
-              f"(per-round 25-75%: {ratio[1]:.2f}-{ratio[2]:.2f}); FLOP ratio {predicted:.2f}")
+              f"(median of the rounds, 25-75%: {ratio[1]:.2f}-{ratio[2]:.2f}); FLOP ratio {predicted:.2f}")
     label = f"{'-'.join(map(str, sizes))} (L = {L}), N = {N}, {np.dtype(dtype).name}"
     return label, rows
 
@@ -142,7 +142,7 @@ def main(argv=None):
             f"Gradient checkpointing, {label}",
             ["segments", "memory_model (MiB)", "peak (MiB)",
              "time ÷ k = 1 predicted from FLOPs", "ms per call, median (25th–75th pct.); best round",
-             "time ÷ k = 1 (25th–75th pct. of rounds)"],
+             "time ÷ k = 1, median of the rounds (25th–75th pct.)"],
             ck_rows))
     note = ("Peaks are measured with `tracemalloc` (`bpcourse.checkpoint.measure_peak`, "
             "after one unmeasured call); MiB = 2²⁰ bytes. Times: "
