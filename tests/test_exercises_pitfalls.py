@@ -144,7 +144,7 @@ def test_in_place_cases_hold_sigmoid_activations():
         assert np.all((case["a"] > 0) & (case["a"] < 1))
 
 
-# --- Choices and numbers ---------------------------------------------------------------
+# --- Choices and numbers ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("exercise_id", SHORT)

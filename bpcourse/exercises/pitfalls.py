@@ -191,7 +191,7 @@ register(
 )
 
 
-# The batch axis of ∂L/∂b ----------------------------------------------------------------
+# The batch axis of ∂L/∂b ----------------------------------------------------------
 
 
 def _bias_gradient(delta):
@@ -261,7 +261,7 @@ register(
 )
 
 
-# Choices and numbers --------------------------------------------------------------------------
+# Choices and numbers --------------------------------------------------------------
 
 SYMPTOM_CHOICES = [
     "the gradient check fails for every W and b",
