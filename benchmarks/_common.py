@@ -191,8 +191,11 @@ def load_average():
         return "unknown"
 
 
-def machine_lines(threads, torch=None, extra=()):
-    """Return Markdown list items describing the machine and the versions."""
+def machine_lines(threads, torch=False, extra=()):
+    """Return Markdown list items describing the machine and the versions.
+
+    ``torch`` is the module, None when it is missing, or False when not used.
+    """
     import bpcourse
 
     lines = [
@@ -200,7 +203,8 @@ def machine_lines(threads, torch=None, extra=()):
         f"load average (1, 5, 15 min) at the end of the run: {load_average()}",
         f"Python {platform.python_version()}, numpy {np.__version__}, "
         f"bpcourse {bpcourse.__version__}"
-        + (f", torch {torch.__version__}" if torch is not None else ", torch not installed"),
+        + (f", torch {torch.__version__}" if torch else "")
+        + (", torch not installed" if torch is None else ""),
     ]
     lines.extend(extra)
     for info in threads.blas:
@@ -219,7 +223,7 @@ def command_line():
     return " ".join([".venv/bin/python", shlex.join(sys.argv)])
 
 
-def write_markdown(path, title, sections, threads, torch=None, extra=(), note=""):
+def write_markdown(path, title, sections, threads, torch=False, extra=(), note=""):
     """Write the title, the tables of ``sections``, the machine and the command.
 
     ``sections`` is a list of (heading, header row, rows) with rows lists of cells.
