@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bpcourse.losses import get_loss, targets_as_columns
-from bpcourse.network import Cache, Gradients
+from bpcourse.network import Cache, Gradients, Network
 
 
 # Counting the cache ------------------------------------------------------------
@@ -57,7 +57,7 @@ def bytes_per_number(dtype):
 
 
 def cache_bytes(sizes, N, dtype=np.float64):
-    """Bytes of the cache of one forward pass: N · b · (d_0 + 2 Σ_{ℓ≥1} d_ℓ).
+    """Return the bytes of the cache of one forward pass, N · b · (d_0 + 2 Σ_{ℓ≥1} d_ℓ).
 
     Parameters
     ----------
@@ -267,6 +267,13 @@ def checkpointed_gradients(net, X, Y, segments=None, boundaries=None, keep_delta
         ``dW``, ``db`` and ``loss`` identical, bit for bit, to
         ``net.gradients(X, Y)``.
     """
+    own_passes = (type(net).forward, type(net).backward)
+    if own_passes != (Network.forward, Network.backward):
+        raise TypeError(
+            f"checkpointed_gradients recomputes the layers of a plain Network, but "
+            f"net is a {type(net).__name__} with a forward or backward pass of its "
+            "own: use its gradients method instead"
+        )
     L = net.num_layers
     boundaries = _resolve_boundaries(L, segments, boundaries)
     stored, segment = checkpointed_forward(net, X, boundaries)
@@ -314,7 +321,7 @@ def _loss_and_output_error(net, zL, aL, Y):
 
 
 def memory_model(sizes, N, boundaries, dtype=np.float64):
-    """Bytes of activations a schedule keeps at its peak.
+    """Return the bytes of activations a schedule keeps at its peak.
 
     The stored inputs a^{b_0}, …, a^{b_{k−1}} plus the cache of the largest
     segment, z^ℓ and a^ℓ of each of its layers. One segment (k = 1) is the whole

@@ -164,6 +164,14 @@ def test_recompute_segment_reproduces_the_forward_cache():
         assert np.array_equal(segment.a[i + 1], cache.a[3 + i])
 
 
+def test_checkpointing_rejects_other_architectures():
+    from bpcourse.depth import DeepNetwork
+
+    net = DeepNetwork([4, 4, 4, 2], residual=True)
+    with pytest.raises(TypeError, match="plain Network"):
+        checkpointed_gradients(net, np.zeros((4, 3)), [0, 1, 0])
+
+
 def test_checkpointing_does_not_change_the_network():
     net, X, Y = _problem()
     before = [p.copy() for p in net.parameters()]
