@@ -106,7 +106,7 @@ def init_std(fan_in, fan_out, init):
 
 
 def deep_sizes(depth, width, d_in, d_out):
-    """Layer widths ``[d_in, width, …, width, d_out]`` of a network with L = depth layers."""
+    """Return the widths ``[d_in, width, …, width, d_out]`` of L = depth layers."""
     depth = int(depth)
     if depth < 1:
         raise ValueError(f"depth={depth} must be at least 1 layer")
