@@ -37,11 +37,11 @@ DEFAULTS = {"depth": 16, "activation": "sigmoid", "init": "xavier", "residual": 
 WIDTH = 32
 NUM_TRAIN = 300
 NORM_BATCH = 128
-STEPS = 60
+STEPS = 40
 BATCH_SIZE = 32
 LR = 0.05
 #: The training loss is measured on all NUM_TRAIN examples every this many steps.
-EVAL_EVERY = 10
+EVAL_EVERY = 5
 
 #: The axes of ``plot_depth_run``, fixed so that frames of the widget compare.
 NORM_YLIM = (1e-16, 1e8)

@@ -38,7 +38,7 @@ MB = 2**20
 
 
 def explorer_sizes(num_layers=NUM_LAYERS, width=WIDTH, num_classes=NUM_CLASSES):
-    """Layer widths ``[width, width, …, width, num_classes]`` with L = num_layers."""
+    """Return the layer widths ``[width, …, width, num_classes]``, L = num_layers."""
     return [width] * num_layers + [num_classes]
 
 
@@ -150,7 +150,7 @@ def plot_schedule(curve, k, axes=None):
 
     if axes is None:
         fig, axes = plt.subplots(
-            1, 2, figsize=(8.5, 3.3), gridspec_kw={"width_ratios": [1.1, 1]}
+            1, 2, figsize=(7.6, 3.4), gridspec_kw={"width_ratios": [1.1, 1]}
         )
     else:
         fig = axes[0].figure
@@ -194,11 +194,13 @@ def plot_schedule(curve, k, axes=None):
                       mec="C1", ms=11, mew=2, label=f"√L schedule, k = {curve['sqrt_k']}")
     ax_curve.plot(curve["time"][i], curve["peak_bytes"][i] / MB, "o", color="C3", ms=9,
                   label=f"k = {k}")
-    for j in (0, len(curve["k"]) - 1):
+    # Label the first k to the right of its point and the last k to the left,
+    # so that both labels stay inside the axes.
+    for j, offset, align in [(0, 8, "left"), (len(curve["k"]) - 1, -8, "right")]:
         ax_curve.annotate(f"k = {curve['k'][j]}",
                           (curve["time"][j], curve["peak_bytes"][j] / MB),
-                          textcoords="offset points", xytext=(-6, 6), ha="right",
-                          fontsize=8, color="0.3")
+                          textcoords="offset points", xytext=(offset, 0), ha=align,
+                          va="center", fontsize=8, color="0.3")
     ax_curve.set_xlabel("cost of a step, in forward passes")
     ax_curve.set_ylabel("peak memory (MB)")
     ax_curve.set_ylim(0, 1.1 * max(curve["peak_bytes"].max(), curve["model_bytes"].max()) / MB)
