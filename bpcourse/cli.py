@@ -69,16 +69,19 @@ def train(args):
     optimizer = _make_optimizer(args, steps_per_epoch)
     print(f"{net}\n{args.dataset}: {X_train.shape[1]} training and "
           f"{X_test.shape[1]} test examples; optimizer {optimizer}")
+    from threadpoolctl import threadpool_limits
+
     start = time.perf_counter()
-    net.fit(
-        X_train,
-        y_train,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=optimizer,
-        seed=args.seed,
-        progress=not args.no_progress,
-    )
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        net.fit(
+            X_train,
+            y_train,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            optimizer=optimizer,
+            seed=args.seed,
+            progress=not args.no_progress,
+        )
     seconds = time.perf_counter() - start
     for name, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
         print(f"{name:5}  loss {net.loss(X, y):.4f}  accuracy {net.accuracy(X, y):.4f}")
@@ -148,6 +151,9 @@ def build_parser():
     t.add_argument("--no-standardize", dest="standardize", action="store_false",
                    help="feed raw features instead of centring and scaling each "
                    "one by the training set's mean and standard deviation")
+    t.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads while training; the matrices here are small, "
+                   "so extra threads mostly add synchronisation")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     t.set_defaults(run=train)
 
