@@ -139,6 +139,8 @@ class PageVisit:
         self.failed: list[str] = []
         self.errors: list[str] = []
         self.context = browser.new_context(viewport={"width": width, "height": 900})
+        # Generous, for a machine that is busy running other tests.
+        self.context.set_default_timeout(60_000)
         # Nothing leaves 127.0.0.1: requests to other hosts are recorded and aborted.
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
