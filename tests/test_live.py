@@ -65,7 +65,9 @@ def test_live_slider_changes_figure(voila):
             arg=before, timeout=60_000,
         )
         after = page.locator(".widget-output img").first.get_attribute("src")
-        page.screenshot(path=str(ROOT / "test-artifacts" / "live-02_loss.png"))
+        artifacts = ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        page.screenshot(path=str(artifacts / "live-02_loss.png"))
         browser.close()
     assert after != before
 
