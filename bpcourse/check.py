@@ -186,7 +186,7 @@ class CheckResult:
         return sum(case.passed for case in self.cases) / len(self.cases)
 
     def _listed_cases(self):
-        """The cases worth listing: none when each one only repeats the headline."""
+        """Return the cases worth listing: none when each only repeats the headline."""
         if self.hidden or self.passed:
             return []
         if all(not case.passed and case.message == self.message for case in self.cases):

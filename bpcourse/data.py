@@ -155,7 +155,7 @@ def load_digits(test_fraction=0.25, seed=0, dtype=np.float64):
 
 
 def xor(n=200, noise=0.1, seed=0):
-    """The XOR problem: points near the four corners of the unit square.
+    """Sample the XOR problem: points near the four corners of the unit square.
 
     Corners (0, 0) and (1, 1) have label 0, the other two label 1.
 
@@ -181,7 +181,7 @@ def moons(n=200, noise=0.1, seed=0):
 
 
 def circles(n=200, noise=0.05, factor=0.5, seed=0):
-    """A small circle inside a large one (``make_circles``), as columns."""
+    """Sample a small circle inside a large one (``make_circles``), as columns."""
     from sklearn.datasets import make_circles
 
     X, y = make_circles(
@@ -218,7 +218,7 @@ def minibatches(X, Y, batch_size, rng=None, shuffle=True):
     X : ndarray, shape (d, N)
     Y : ndarray, shape (N,) or (K, N)
     batch_size : int
-        Columns per batch; the last batch of a pass holds the rest.
+        Columns per batch; the last batch of a pass contains the rest.
     rng : numpy Generator or int, optional
         Source of the shuffle; an int is used as a seed.
     shuffle : bool

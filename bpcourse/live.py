@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-#: Seconds to wait for Voila to answer before giving up.
+#: Seconds to wait for Voila to accept connections before giving up.
 START_TIMEOUT = 60.0
 
 
@@ -41,7 +41,9 @@ def wait_for_port(port, process, timeout=START_TIMEOUT):
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise TimeoutError(f"Voila did not answer on 127.0.0.1:{port} in {timeout:.0f} s")
+    raise TimeoutError(
+        f"Voila did not respond on 127.0.0.1:{port} within {timeout:.0f} s"
+    )
 
 
 def serve(folder="book", port=8866):
