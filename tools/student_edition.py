@@ -120,6 +120,8 @@ def prepare_sources():
     (SOURCE / "bpcourse").symlink_to(ROOT / "bpcourse")  # hashed by package_cache
     shutil.copytree(ROOT / "tools", SOURCE / "tools",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    # The benchmarks page includes the stored result tables.
+    shutil.copytree(ROOT / "benchmarks" / "results", SOURCE / "benchmarks" / "results")
     (SOURCE / "_toc.yml").write_text(
         yaml.safe_dump(_student_toc(), sort_keys=False), encoding="utf-8"
     )
