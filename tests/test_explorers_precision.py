@@ -142,3 +142,49 @@ def test_frame_alt_text_names_the_fractions():
     text = explorer.describe_scale_frame(scale_outcomes(0, 1))
     assert "S = 2^0 after 1 epoch:" in text
     assert "100.0% of the parameter-gradient entries underflow" in text
+
+
+def _frame_uri(figure, dpi):
+    """Return ``figure`` as the PNG data URI that ``FrameExplorer`` embeds."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + encoded
+
+
+def test_frames_grid_and_labels():
+    frames = explorer.precision_frames()
+    assert frames.params == {"log2_scale": list(range(0, 49, 4)),
+                             "epochs_trained": [0, 1, 10]}
+    assert frames.num_frames == 39
+    assert frames.labels["log2_scale"] == "log2 of the loss scale S"
+
+
+def test_frames_differ_and_match_the_widget_drawing():
+    frames = explorer.precision_frames(log2_scales=(0, 28), epochs=(0, 1), dpi=40)
+    rendered = frames.render()
+    assert len({uri for uri, _ in rendered.values()}) == 4
+    # Key "1_1" is S = 2^28 after 1 epoch, drawn as the live widget draws it,
+    # with the sweep over the same two scales.
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.2))
+    plot_scale(scale_outcomes(28, 1), scale_sweep(1, (0, 28)), axes)
+    fig.tight_layout()
+    assert rendered["1_1"][0] == _frame_uri(fig, 40)
+    assert rendered["1_1"][1] == explorer.describe_scale_frame(scale_outcomes(28, 1))
+
+
+def test_frame_alt_text_of_a_lossless_scale():
+    # At S = 2^28 after one epoch nothing underflows or overflows, as
+    # test_middle_scale_loses_nothing checks.
+    text = explorer.describe_scale_frame(scale_outcomes(28, 1))
+    assert "for S = 2^28 after 1 epoch:" in text
+    assert "0.0% of the parameter-gradient entries underflow to 0" in text
+    assert "0.0% overflow to inf" in text
