@@ -124,3 +124,58 @@ def test_explorer_builds():
     widget = forward_gradient_explorer(directions=(1, 4), seeds=(0,))
     assert len(widget.children) == 3
     matplotlib.pyplot.close("all")
+
+
+def _frame_uri(figure, dpi):
+    """Return ``figure`` as the PNG data URI that ``FrameExplorer`` embeds."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + encoded
+
+
+def test_frames_grid_and_start():
+    frames = beyond.beyond_frames()
+    assert frames.num_frames == len(DIRECTIONS) * len(SEEDS) == 36
+    assert frames.params == {"num_directions": list(DIRECTIONS), "seed": list(SEEDS)}
+    assert frames.initial == {"num_directions": DEFAULT_DIRECTIONS, "seed": 0}
+
+
+def test_frame_alt_text_names_the_numbers():
+    frame = gradient_frame(8, seed=2)
+    text = beyond.describe_gradient_frame(frame)
+    assert text.startswith("Forward-gradient estimate from k = 8 random directions "
+                           "(seed 2) against the 51 entries")
+    assert f"cosine similarity {frame['cosine']:.2f}" in text
+    assert f"relative error {frame['relative_error']:.2f}" in text
+    # √((P + 1)/k) = √(52/8) = 2.55.
+    assert "√((P + 1)/k) = 2.55 is expected" in text
+    single = beyond.describe_gradient_frame(gradient_frame(1, seed=0))
+    assert "k = 1 random direction (seed 0)" in single
+
+
+def test_frame_alt_text_with_the_curve(curve):
+    text = beyond.describe_gradient_frame(gradient_frame(4, 0), curve)
+    index = list(DIRECTIONS).index(4)
+    assert f"of 10 estimates at this k is {curve['measured'][index]:.3g}" in text
+    assert "(P + 1)/k = 13." in text
+
+
+def test_frames_differ_and_match_the_widget_drawing():
+    import matplotlib.pyplot as plt
+
+    frames = beyond.beyond_frames(directions=(1, 64), seeds=(0, 1), dpi=40)
+    rendered = frames.render()
+    assert len({uri for uri, _ in rendered.values()}) == 4
+    # The live widget draws plot_frame on the same estimate and curve.
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
+    plot_frame(gradient_frame(64, 1), error_curve((1, 64)), axes)
+    fig.tight_layout()
+    assert rendered["1_1"][0] == _frame_uri(fig, 40)
+    assert "k = 64 random directions (seed 1)" in rendered["1_1"][1]

@@ -232,3 +232,71 @@ def forward_gradient_explorer(directions=DIRECTIONS, seeds=SEEDS):
         plt.show()
 
     return widgets.interactive(show, num_directions=k_slider, seed=seed_slider)
+
+
+# Frames for pages without a kernel ------------------------------------------------
+
+
+def describe_gradient_frame(frame, curve=None):
+    """Return one sentence for a frame: k, the seed and how close the estimate is.
+
+    With ``curve``, the sentence also gives the mean squared error that
+    ``error_curve`` measured at this k.
+    """
+    k = frame["num_directions"]
+    text = (
+        f"Forward-gradient estimate from k = {k} random "
+        f"direction{'' if k == 1 else 's'} (seed {frame['seed']}) against the "
+        f"{frame['num_parameters']} entries of the backpropagation gradient: "
+        f"cosine similarity {frame['cosine']:.2f}, relative error "
+        f"{frame['relative_error']:.2f}, where √((P + 1)/k) = "
+        f"{frame['expected_relative_error']:.2f} is expected."
+    )
+    if curve is not None:
+        index = list(curve["directions"]).index(k)
+        text += (
+            f" The mean squared relative error of {curve['repetitions']} estimates "
+            f"at this k is {curve['measured'][index]:.3g}; (P + 1)/k = "
+            f"{curve['expected'][index]:.3g}."
+        )
+    return text
+
+
+def beyond_frames(directions=DIRECTIONS, seeds=SEEDS, dpi=60):
+    """Return the forward-gradient widget as a ``FrameExplorer`` that needs no kernel.
+
+    One slider chooses k and one the seed of the directions. Each frame is
+    ``plot_frame`` on ``gradient_frame(k, seed)`` and the error curve, which is
+    computed once, as in the live widget.
+    """
+    import matplotlib.pyplot as plt
+
+    from bpcourse.interactive import FrameExplorer
+
+    directions, seeds = list(directions), list(seeds)
+    curve = error_curve(directions)
+    frames = {}
+
+    def frame_for(num_directions, seed):
+        if (num_directions, seed) not in frames:
+            frames[num_directions, seed] = gradient_frame(num_directions, seed)
+        return frames[num_directions, seed]
+
+    def draw(num_directions, seed):
+        fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
+        plot_frame(frame_for(num_directions, seed), curve, axes)
+        fig.tight_layout()
+        return fig
+
+    def alt(num_directions, seed):
+        return describe_gradient_frame(frame_for(num_directions, seed), curve)
+
+    start = DEFAULT_DIRECTIONS if DEFAULT_DIRECTIONS in directions else directions[0]
+    return FrameExplorer(
+        draw,
+        {"num_directions": directions, "seed": seeds},
+        initial={"num_directions": start, "seed": seeds[0]},
+        alt=alt,
+        labels={"num_directions": "directions k", "seed": "seed of the directions"},
+        dpi=dpi,
+    )
