@@ -181,3 +181,47 @@ def test_explorer_offers_every_pitfall():
     dropdown = widget.children[0]
     assert [value for _, value in dropdown.options] == list(PITFALLS)
     matplotlib.pyplot.close("all")
+
+
+def _frame_uri(figure, dpi):
+    """Return ``figure`` as the PNG data URI that ``FrameExplorer`` embeds."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + encoded
+
+
+def test_frames_grid_and_start():
+    frames = pitfalls.pitfalls_frames()
+    assert frames.num_frames == len(PITFALLS) == 7
+    assert frames.params == {"pitfall": list(PITFALLS)}
+    assert frames.initial == {"pitfall": "none"}
+
+
+def test_frame_alt_text_names_the_numbers(symptoms):
+    symptom = symptoms["db_averaged_twice"]
+    text = pitfalls.describe_symptom_frame(symptom)
+    assert text.startswith("Pitfall db_averaged_twice (∂L/∂b^ℓ as the mean of δ^ℓ")
+    assert "the gradient check fails" in text
+    # The biases are N = 64 times too small: relative error (1 − 1/64)/(1 + 1/64).
+    assert f"b1 {63 / 65:.1e}" in text
+    assert f"‖∂L/∂W2‖ = {symptom['grad_norms'][1]:.2g}" in text
+    assert "the accuracy ends at 100%" in text
+    diverged = pitfalls.describe_symptom_frame(symptoms["learning_rate_too_large"])
+    assert "with η = 300 the loss diverges at epoch 1." in diverged
+
+
+def test_frames_differ_and_match_the_widget_drawing(symptoms):
+    frames = pitfalls.pitfalls_frames(pitfalls=("none", "sigma_prime_missing"), dpi=40)
+    rendered = frames.render()
+    assert rendered["0"][0] != rendered["1"][0]
+    figure = plot_symptom(symptoms["sigma_prime_missing"])
+    assert rendered["1"][0] == _frame_uri(figure, 40)
+    assert rendered["1"][1] == pitfalls.describe_symptom_frame(
+        symptoms["sigma_prime_missing"])

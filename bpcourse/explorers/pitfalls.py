@@ -274,3 +274,64 @@ def pitfall_explorer(seed=0):
         plt.show()
 
     return widgets.interactive(show, pitfall=dropdown)
+
+
+# Frames for pages without a kernel ------------------------------------------------
+
+
+def describe_symptom_frame(symptom):
+    """Return the alt text of a frame: the mistake, the check, the norms, training."""
+    worst = ", ".join(f"{name} {error:.1e}" for name, error in symptom["worst"].items())
+    norms = ", ".join(
+        f"‖∂L/∂W{l}‖ = {norm:.2g}" for l, norm in enumerate(symptom["grad_norms"], 1)
+    )
+    if symptom["diverged_epoch"] is not None:
+        training = (
+            f"with η = {symptom['lr']:g} the loss diverges at epoch "
+            f"{symptom['diverged_epoch']}"
+        )
+    else:
+        training = (
+            f"with η = {symptom['lr']:g} the loss goes from "
+            f"{symptom['loss'][0]:.3f} to {symptom['loss'][-1]:.3f} in "
+            f"{len(symptom['loss']) - 1} epochs, and the accuracy ends at "
+            f"{symptom['accuracy']:.0%}"
+        )
+    check = "passes" if symptom["passed"] else "fails"
+    return (
+        f"Pitfall {symptom['pitfall']} ({symptom['description']}): the gradient "
+        f"check {check}, with worst relative errors {worst}; {norms}; {training}."
+    )
+
+
+def pitfalls_frames(pitfalls=tuple(PITFALLS), seed=0, dpi=60):
+    """Return the pitfall widget as a ``FrameExplorer`` that needs no kernel.
+
+    A slider steps through the pitfalls of the live widget's dropdown. Each
+    frame is ``plot_symptom`` on ``pitfall_symptom(pitfall, seed)``, computed
+    once per pitfall.
+    """
+    from bpcourse.interactive import FrameExplorer
+
+    pitfalls = list(pitfalls)
+    symptoms = {}
+
+    def symptom_for(pitfall):
+        if pitfall not in symptoms:
+            symptoms[pitfall] = pitfall_symptom(pitfall, seed)
+        return symptoms[pitfall]
+
+    def draw(pitfall):
+        return plot_symptom(symptom_for(pitfall))
+
+    def alt(pitfall):
+        return describe_symptom_frame(symptom_for(pitfall))
+
+    return FrameExplorer(
+        draw,
+        {"pitfall": pitfalls},
+        initial={"pitfall": "none" if "none" in pitfalls else pitfalls[0]},
+        alt=alt,
+        labels={"pitfall": "pitfall"},
+        dpi=dpi,
+    )
