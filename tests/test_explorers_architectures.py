@@ -109,3 +109,67 @@ def test_widget_builds(trained):
     widget = explorer.architectures_explorer(trained)
     assert [child.description for child in widget.children[:3]] == [
         "block", "layer", "example"]
+
+
+def _frame_uri(figure, dpi):
+    """Return ``figure`` as the PNG data URI that ``FrameExplorer`` embeds."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + encoded
+
+
+def test_frames_grid_and_start(trained):
+    frames = explorer.architectures_frames(trained)
+    assert frames.num_frames == 3 * 2 * 6
+    assert frames.params == {"block": ["conv", "attention", "graph"], "layer": [1, 2],
+                             "example": [0, 1, 2, 3, 4, 5]}
+    assert frames.initial == {"block": "conv", "layer": 1, "example": 0}
+
+
+def test_conv_alt_text_names_the_numbers(trained):
+    result = explorer.gradient_flow(trained, "conv", 1, 2)
+    text = explorer.describe_flow(result)
+    gradient = result["gradient"]
+    c, row, column = np.unravel_index(np.argmax(np.abs(gradient)), gradient.shape)
+    assert text.startswith("Conv layer 1 reads the image. Example 2, a digit 2 ")
+    assert "with respect to the 1×8×8 input" in text
+    assert f"runs from {gradient.min():.2g} to {gradient.max():.2g}" in text
+    assert f"channel {c + 1}, row {row}, column {column}" in text
+
+
+def test_attention_alt_text_names_the_numbers(trained):
+    result = explorer.gradient_flow(trained, "attention", 2, 1)
+    text = explorer.describe_flow(result)
+    assert text.startswith("Attention head 2 on sequence 1 (")
+    assert "#" in text
+    assert f"loss {result['loss']:.3g}" in text
+    assert "zero below the diagonal" in text
+
+
+def test_graph_alt_text_counts_the_nodes_reached(trained):
+    _, graph, _ = trained["graph"]
+    result = explorer.gradient_flow(trained, "graph", 2, 0)
+    text = explorer.describe_flow(result)
+    neighbours = int(np.sum(graph.A[0] > 0))
+    assert text.startswith(
+        f"GCN layer 2: the loss of node 0 reaches the input of {neighbours + 1} of "
+        f"{graph.num_nodes} nodes, within 1 edge of it.")
+
+
+def test_frames_differ_and_match_the_widget_drawing(trained):
+    frames = explorer.architectures_frames(trained, blocks=("conv", "graph"),
+                                           layers=(1,), examples=(0, 1), dpi=40)
+    rendered = frames.render()
+    assert len(rendered) == 4
+    assert len({uri for uri, _ in rendered.values()}) == 4
+    # The live widget draws plot_gradient_flow on the same gradient_flow.
+    result = explorer.gradient_flow(trained, "graph", 1, 1)
+    assert rendered["1_0_1"][0] == _frame_uri(explorer.plot_gradient_flow(result), 40)
+    assert rendered["1_0_1"][1] == explorer.describe_flow(result)

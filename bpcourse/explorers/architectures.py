@@ -304,3 +304,92 @@ def architectures_explorer(models):
         plt.show()
 
     return widgets.interactive(show, block=block, layer=layer, example=example)
+
+
+# Frames for pages without a kernel ------------------------------------------------
+
+
+def _largest(array):
+    """Return the index and value of the entry of largest magnitude."""
+    index = np.unravel_index(int(np.argmax(np.abs(array))), array.shape)
+    return index, float(array[index])
+
+
+def describe_flow(result):
+    """Return one sentence for a frame of ``gradient_flow``, with its numbers."""
+    layer, example = result["layer"], result["example"]
+    if result["block"] == "conv":
+        gradient = result["gradient"]
+        (c, row, column), value = _largest(gradient)
+        source = "the image" if layer == 1 else "the pooled maps of conv 1"
+        shape = "×".join(str(n) for n in gradient.shape)
+        return (
+            f"Conv layer {layer} reads {source}. Example {example}, a digit "
+            f"{result['label']} predicted as {result['predicted']}: the gradient of "
+            f"its loss with respect to the {shape} input runs from "
+            f"{float(gradient.min()):.2g} to {float(gradient.max()):.2g}, largest in "
+            f"size at channel {c + 1}, row {row}, column {column} ({value:.2g})."
+        )
+    if result["block"] == "attention":
+        (key, query), value = _largest(result["gradient"])
+        tokens = " ".join(
+            "#" if token == result.get("separator") else str(token)
+            for token in result["tokens"]
+        )
+        below = np.tril(np.ones_like(result["gradient"], dtype=bool), -1)
+        zero = "zero" if not np.any(result["gradient"][below]) else "not zero"
+        return (
+            f"Attention head {layer} on sequence {example} ({tokens}), loss "
+            f"{result['loss']:.3g}: the weights A and the score gradient ∂L/∂S, "
+            f"which is {zero} below the diagonal where the causal mask is; its "
+            f"largest entry in size is {value:.2g}, at key s = {key} and query "
+            f"t = {query}."
+        )
+    norms = result["norms"]
+    reached = int(np.sum(norms > 0))
+    others = norms.copy()
+    others[example] = 0.0
+    strongest = int(np.argmax(others))
+    return (
+        f"GCN layer {layer}: the loss of node {example} reaches the input of "
+        f"{reached} of {len(norms)} nodes, within {3 - layer} "
+        f"edge{'' if layer == 2 else 's'} of it. The gradient norm is "
+        f"{norms[example]:.2g} at the node itself and, among the others, largest at "
+        f"node {strongest} ({norms[strongest]:.2g})."
+    )
+
+
+def architectures_frames(models, blocks=BLOCKS, layers=LAYERS,
+                         examples=tuple(range(NUM_EXAMPLES)), dpi=60):
+    """Return the widget as a ``FrameExplorer`` that needs no kernel.
+
+    Sliders choose the block, the layer and the example, as the widget's
+    dropdown and two sliders do. Each frame is ``plot_gradient_flow`` on
+    ``gradient_flow(models, block, layer, example)``, computed once per setting.
+    """
+    from bpcourse.interactive import FrameExplorer
+
+    blocks, layers, examples = list(blocks), list(layers), list(examples)
+    results = {}
+
+    def result_for(block, layer, example):
+        key = (block, layer, example)
+        if key not in results:
+            results[key] = gradient_flow(models, block, layer, example)
+        return results[key]
+
+    def draw(block, layer, example):
+        return plot_gradient_flow(result_for(block, layer, example))
+
+    def alt(block, layer, example):
+        return describe_flow(result_for(block, layer, example))
+
+    return FrameExplorer(
+        draw,
+        {"block": blocks, "layer": layers, "example": examples},
+        initial={"block": blocks[0], "layer": layers[0], "example": examples[0]},
+        alt=alt,
+        labels={"block": "block", "layer": "layer (the head, for attention)",
+                "example": "example"},
+        dpi=dpi,
+    )
