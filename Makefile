@@ -17,7 +17,7 @@ NPM_STAMP := node_modules/.installed
 export OPENBLAS_NUM_THREADS := 1
 VENDOR_STAMP := book/vendor/.copied
 
-.PHONY: venv assets book student live browser-deps test freeze clean
+.PHONY: venv assets book student live browser-deps test bench freeze clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ test: venv assets browser-deps
 	$(BIN)/python -m pytest tests/
 	$(BIN)/python -m pytest --nbval book/ --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		-n 2 --dist loadfile
+
+# Every benchmark, one after another; the tables land in benchmarks/results
+# and the book's Benchmarks page includes them.  The BLAS thread setting above
+# is lifted, so that the scripts' default is the machine's own.
+bench: venv assets
+	env -u OPENBLAS_NUM_THREADS $(BIN)/python benchmarks/run_all.py
 
 freeze: venv
 	{ head -n 2 requirements.txt; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.new

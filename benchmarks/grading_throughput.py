@@ -8,6 +8,7 @@ then grades them with the spec's default limits and prints the rate.
 
     .venv/bin/python benchmarks/grading_throughput.py
     .venv/bin/python benchmarks/grading_throughput.py --count 200 --workers 2
+    .venv/bin/python benchmarks/grading_throughput.py --output benchmarks/results/grading.md
 
 With ``--nbgrader`` it also tries to install nbgrader from PyPI into a
 temporary venv and to time ``nbgrader autograde`` on the same submissions;
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+import _common as common
 from bpcourse.exercises import core
 from bpcourse.exercises.core import CodingExercise, Output, Pitfall
 from bpcourse.grading import build_spec, grade
@@ -180,47 +182,76 @@ def time_nbgrader(folder, count):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def grade_once(folder, results, spec, workers):
+    """Grade every submission in ``folder``; return (results, seconds)."""
+    shutil.rmtree(results, ignore_errors=True)
+    started = time.perf_counter()
+    graded = grade(spec, folder, results, workers=workers, progress=False)
+    return graded, time.perf_counter() - started
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100, help="submissions to grade")
     parser.add_argument("--workers", type=int, default=None,
                         help="submissions graded at once (default: the number of cores)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="times the same submissions are graded (default 3)")
     parser.add_argument("--nbgrader", action="store_true",
                         help="also time nbgrader autograde in a temporary venv")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="where to write the Markdown table (default: none)")
     args = parser.parse_args(argv)
     for exercise in EXERCISES:
         core.REGISTRY[exercise.id] = exercise
+    workers = args.workers or os.cpu_count()
     base = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
         folder = base / "submissions"
         folder.mkdir()
         kinds = write_submissions(folder, args.count)
         spec = build_spec("bench", [e.id for e in EXERCISES], seed=1)
-        started = time.perf_counter()
-        results = grade(spec, folder, base / "results", workers=args.workers,
-                        progress=False)
-        seconds = time.perf_counter() - started
-        rate = len(results) / seconds * 60
-        print(", ".join(f"{n} {kind}" for kind, n in kinds.items()))
+        seconds = []
+        for _ in range(args.repeat):
+            results, elapsed = grade_once(folder, base / "results", spec, args.workers)
+            seconds.append(elapsed)
+        rates = len(results) / np.array(seconds) * 60
+        rate, q25, q75 = common.median_spread(rates)
+        kinds_text = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+        print(kinds_text)
         print(f"limits: {spec.limits.question_seconds:g} s a question, "
               f"{spec.limits.submission_seconds:g} s a submission")
-        print(f"graded {len(results)} submissions in {seconds:.1f} s with "
-              f"{args.workers or os.cpu_count()} workers on {os.cpu_count()} cores")
-        print(f"bpcourse grade: {rate:.0f} submissions per minute")
+        print(f"graded {len(results)} submissions {args.repeat} times, in "
+              f"{', '.join(f'{t:.1f}' for t in seconds)} s, with {workers} workers "
+              f"on {os.cpu_count()} cores")
+        print(f"bpcourse grade: {rate:.0f} submissions per minute "
+              f"(25th–75th percentile {q25:.0f}–{q75:.0f})")
         looped = [s for s, r in results.items()
                   if any(q["status"] == "timeout" for q in r["questions"].values())]
         print(f"timed out: {', '.join(looped) or 'none'}")
+        rows = [["`bpcourse grade`", f"{rate:.0f} ({q25:.0f}–{q75:.0f})",
+                 f"median of {args.repeat} runs, {workers} workers"]]
         if args.nbgrader:
             nb_seconds, reason = time_nbgrader(folder, args.count)
             if nb_seconds is None:
                 print(f"nbgrader autograde: not measured ({reason})")
+                rows.append(["`nbgrader autograde`", "not measured", reason])
             else:
                 nb_rate = len(results) / nb_seconds * 60
                 print(f"nbgrader autograde: {nb_rate:.0f} submissions per minute "
                       f"({nb_seconds:.1f} s); bpcourse grade is {rate / nb_rate:.1f} "
                       "times as fast")
+                print(f"ratio bpcourse grade / nbgrader autograde rate: {rate / nb_rate:.1f}")
+                rows.append(["`nbgrader autograde`", f"{nb_rate:.0f}",
+                             "one run, its default of one notebook at a time"])
         else:
             print("nbgrader autograde: not measured (pass --nbgrader to try)")
+        note = (f"{len(results)} submissions of a 3-question assignment: {kinds_text}. "
+                f"Limits {spec.limits.question_seconds:g} s a question and "
+                f"{spec.limits.submission_seconds:g} s a submission.")
+        common.write_markdown(args.output, "Grading throughput",
+                              [("", ["grader", "submissions per minute", "how"], rows)],
+                              common.Threads(None), note=note)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0

@@ -229,3 +229,39 @@ def test_changing_the_package_reexecutes_the_notebooks(tmp_path):
     html = page.read_text()
     assert "second message from the package" in html
     assert "first message from the package" not in html
+
+
+def test_launch_buttons_follow_the_repository_setting(book_html):
+    """Every chapter links to Binder, Colab and JupyterHub, all built from repository.url."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    repository = config["repository"]["url"].rstrip("/")
+    owner_name = urlsplit(repository).path.strip("/")  # e.g. "bpcourse/bpcourse"
+    branch = config["repository"]["branch"]
+    buttons = config["launch_buttons"]
+    chapters = [name for name in toc_docnames() if (ROOT / f"{name}.ipynb").is_file()]
+    assert chapters
+    for name in chapters:
+        links = {a["href"] for a in soup(book_html / f"{name}.html").find_all("a", href=True)}
+        notebook = f"{name}.ipynb"
+        expected = {
+            "Binder": f"{buttons['binderhub_url']}/v2/gh/{owner_name}/{branch}"
+                      f"?urlpath=lab/tree/{notebook}",
+            "Colab": f"{buttons['colab_url']}/github/{owner_name}/blob/{branch}/{notebook}",
+        }
+        for service, url in expected.items():
+            assert url in links, f"{name}: no {service} link {url}"
+        hub = [link for link in links if link.startswith(buttons["jupyterhub_url"])]
+        assert len(hub) == 1, f"{name}: no JupyterHub link"
+        assert "git-pull?repo=" + repository.replace("https://", "https%3A//") in hub[0]
+        assert f"{notebook}&branch={branch}" in hub[0]
+
+
+def test_binder_installs_the_course():
+    """Binder (repo2docker) reads binder/: the pinned requirements, then the package."""
+    requirements = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
+    assert requirements.split() == ["-r", "../requirements.txt"]
+    post_build = ROOT / "binder" / "postBuild"
+    assert os.access(post_build, os.X_OK)
+    assert "pip install --no-deps -e ." in post_build.read_text(encoding="utf-8")
