@@ -285,3 +285,105 @@ def depth_explorer(depths=DEPTHS, activations=ACTIVATIONS, inits=INITS, **run_kw
         plt.show()
 
     return widgets.interactive(show, **controls)
+
+
+# Frames for pages without a kernel ------------------------------------------------
+
+#: The depths of the precomputed frames, the ones the chapter suggests trying.
+#: With every activation, initialisation and layer kind they make 54 frames, so
+#: the page stays near 1 MB.
+FRAME_DEPTHS = (2, 8, 32)
+
+#: The layer kinds of the frames' last slider, as the live widget names them.
+LAYER_KINDS = {"plain": False, "residual": True}
+
+#: The width of a frame in inches, so that it fits the text column.
+FRAME_SIZE = (7, 3.2)
+
+
+def describe_depth_frame(run):
+    """Return one sentence for a frame: the settings, gradient norms and loss."""
+    head = (
+        f"Depth L = {run['depth']}, {run['activation']} activation, {run['init']} "
+        f"initialisation, {'residual' if run['residual'] else 'plain'} layers"
+        + (", layer norm" if run["layer_norm"] else "")
+    )
+    norms = run["grad_norm"]
+    if np.all(np.isfinite(norms)):
+        gradients = (
+            f"before training ‖∂L/∂W^ℓ‖ is {norms[0]:.1e} in layer 1 and "
+            f"{norms[-1]:.1e} in layer {run['depth']}"
+        )
+    else:
+        gradients = "before training the gradient norms overflow"
+    if run["diverged_step"] is not None:
+        outcome = (
+            f"the training loss starts at {run['loss'][0]:.3g} and the run diverges "
+            f"at step {run['diverged_step']}"
+        )
+    else:
+        outcome = (
+            f"in {run['steps']} SGD steps the training loss goes from "
+            f"{run['loss'][0]:.3g} to {run['loss'][-1]:.3g}"
+        )
+    return f"{head}: {gradients}; {outcome}."
+
+
+def draw_depth_frame(run):
+    """Return a new figure, ``FRAME_SIZE`` wide, of ``plot_depth_run(run)``."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=FRAME_SIZE)
+    plot_depth_run(run, axes=axes)
+    return fig
+
+
+def depth_frames(depths=FRAME_DEPTHS, activations=ACTIVATIONS, inits=INITS,
+                 layers=tuple(LAYER_KINDS), dpi=60, **run_kwargs):
+    """Return the depth widget as a ``FrameExplorer`` that needs no kernel.
+
+    The sliders take the depths, activations, initialisations and layer kinds
+    ("plain" or "residual") given; each frame is
+    ``plot_depth_run(depth_run(depth, activation, init, residual))``, as in
+    the live widget, and each setting is trained once.
+    """
+    from bpcourse.interactive import FrameExplorer
+
+    unknown = [kind for kind in layers if kind not in LAYER_KINDS]
+    if unknown:
+        raise ValueError(
+            f"invalid layer kinds {unknown}: choose from {list(LAYER_KINDS)}"
+        )
+    runs = {}
+
+    def run_for(depth, activation, init, layers):
+        key = (depth, activation, init, layers)
+        if key not in runs:
+            runs[key] = depth_run(depth, activation, init, LAYER_KINDS[layers],
+                                  **run_kwargs)
+        return runs[key]
+
+    def draw(**params):
+        return draw_depth_frame(run_for(**params))
+
+    def alt(**params):
+        return describe_depth_frame(run_for(**params))
+
+    params = {"depth": list(depths), "activation": list(activations),
+              "init": list(inits), "layers": list(layers)}
+    start = {
+        # The deepest network of the grid when the widget's depth is not in it.
+        "depth": DEFAULTS["depth"] if DEFAULTS["depth"] in depths else max(depths),
+        "activation": DEFAULTS["activation"],
+        "init": DEFAULTS["init"],
+        "layers": "residual" if DEFAULTS["residual"] else "plain",
+    }
+    return FrameExplorer(
+        draw,
+        params,
+        initial={name: v for name, v in start.items() if v in params[name]},
+        alt=alt,
+        labels={"depth": "depth L", "activation": "activation σ",
+                "init": "initialisation", "layers": "layers"},
+        dpi=dpi,
+    )
