@@ -234,3 +234,90 @@ def memory_explorer(curve=None, **problem):
         plt.show()
 
     return widgets.interactive(show, k=slider)
+
+
+# Frames for pages without a kernel ------------------------------------------------
+
+#: The width of a frame in inches, so that it fits the text column.
+FRAME_SIZE = (7, 3.4)
+
+
+def describe_schedule_frame(curve, k):
+    """Return one sentence for the frame of k segments: what is stored, memory, time."""
+    i = list(curve["k"]).index(k)
+    boundaries = curve["boundaries"][i]
+    L = curve["num_layers"]
+    peak = curve["peak_bytes"][i] / MB
+    model = curve["model_bytes"][i] / MB
+    cost = curve["time"][i]
+    if k == 1:
+        return (
+            f"1 checkpoint segment of the {L}-layer network, ordinary backpropagation: "
+            f"the forward pass keeps the whole cache. The peak memory is {peak:.2f} MB "
+            f"measured and {model:.2f} MB of activations in the model, and a step "
+            f"costs {cost:.2f} forward passes."
+        )
+    starts = boundaries[:-1]
+    if len(starts) <= 6:
+        inputs = ", ".join(f"a^{b}" for b in starts)
+    else:
+        inputs = f"a^{starts[0]}, a^{starts[1]}, …, a^{starts[-1]}"
+    first = boundaries[-2] + 1
+    last_segment = f"layer {first}" if first == L else f"layers {first} to {L}"
+    return (
+        f"{k} checkpoint segments of the {L}-layer network, boundaries {boundaries}: "
+        f"the forward pass stores the {len(starts)} segment inputs {inputs} and keeps "
+        f"the cache of the last segment, {last_segment}, and the backward pass runs "
+        f"layers 1 to {boundaries[-2]} forward again. The peak memory is {peak:.2f} MB "
+        f"measured and {model:.2f} MB of activations in the model, against "
+        f"{curve['peak_bytes'][0] / MB:.2f} MB measured for one segment, and a step "
+        f"costs {cost:.2f} forward passes, against {curve['time'][0]:.2f} for one "
+        f"segment."
+    )
+
+
+def draw_schedule_frame(curve, k):
+    """Return a new figure, ``FRAME_SIZE`` wide, of ``plot_schedule(curve, k)``.
+
+    The title is that of ``plot_schedule`` on two lines.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=FRAME_SIZE,
+                             gridspec_kw={"width_ratios": [1.1, 1]})
+    plot_schedule(curve, k, axes=axes)
+    # The one-line title of plot_schedule is wider than FRAME_SIZE: break it
+    # after the memory, before the time.
+    fig.suptitle(describe_schedule(curve, k).replace("; ", ";\n", 1), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def memory_frames(curve=None, dpi=60, **problem):
+    """Return the memory widget as a ``FrameExplorer`` that needs no kernel.
+
+    As in the live widget, the curve is measured once, for every k, unless
+    it is passed in, and each frame is ``plot_schedule(curve, k)``. The
+    slider starts at the √L schedule.
+    """
+    from bpcourse.interactive import FrameExplorer
+
+    if curve is None:
+        curve = segments_curve(**problem)
+    segments = [int(k) for k in curve["k"]]
+
+    def draw(k):
+        return draw_schedule_frame(curve, k)
+
+    def alt(k):
+        return describe_schedule_frame(curve, k)
+
+    start = int(curve["sqrt_k"]) if curve["sqrt_k"] in segments else segments[0]
+    return FrameExplorer(
+        draw,
+        {"k": segments},
+        initial={"k": start},
+        alt=alt,
+        labels={"k": "segments k"},
+        dpi=dpi,
+    )
