@@ -158,3 +158,58 @@ def test_frame_alt_text_names_the_result():
     text = bptt.describe_flow_frame(gradient_flow(10, 0.5, 0.1))
     assert "ρ = 0.5" in text
     assert "step 1" in text
+
+
+def _png(fig, dpi=60):
+    """The bytes ``FrameExplorer`` stores for a figure."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def test_frames_grid():
+    frames = bptt.bptt_frames()
+    assert frames.num_frames == 64
+    assert frames.params == {"T": [10, 25, 50, 100],
+                             "rho": [0.5, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0],
+                             "input_scale": [0.1, 1.0]}
+
+
+def test_frame_alt_text_by_hand():
+    # T = 4, ρ = 0.5: the norms come from the package's measurement, and the
+    # factor per step back is their geometric mean over the 3 steps.
+    norm = gradient_norms_over_time(4, 0.5, d_h=bptt.HIDDEN, input_scale=0.1)["norm"]
+    assert norm[-1] == 1.0
+    factor = (norm[0] / norm[-1]) ** (1 / 3)
+    assert factor <= 0.5
+    assert bptt.describe_flow_frame(gradient_flow(4, 0.5, 0.1)) == (
+        "Gradient norm against time step for T = 4 steps, spectral radius ρ = 0.5 "
+        "and inputs of standard deviation 0.1: the norm goes from 1 at step 4 to "
+        f"{norm[0]:.2g} at step 1, a factor of {factor:.3g} per step back, below the "
+        "bound ρ^(T−t)."
+    )
+
+
+def test_frames_differ_and_match_the_live_functions():
+    import base64
+
+    import matplotlib.pyplot as plt
+
+    explorer = bptt.bptt_frames(lengths=(25,), radii=(0.9, 1.5),
+                                input_scales=(0.1, 1.0))
+    frames = explorer.render()
+    assert len(frames) == 4
+    assert frames["0_0_0"][0] != frames["0_1_0"][0]
+    assert frames["0_0_0"][0] != frames["0_0_1"][0]
+    assert frames["0_0_1"][1] != frames["0_1_1"][1]
+    # The frame of (25, 1.5, 1) is what the live widget draws for that setting.
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    plot_gradient_flow(gradient_flow(25, 1.5, 1.0), ax=ax)
+    fig.tight_layout()
+    assert base64.b64decode(frames["0_1_1"][0].split(",", 1)[1]) == _png(fig)
+    assert frames["0_1_1"][1] == bptt.describe_flow_frame(gradient_flow(25, 1.5, 1.0))
