@@ -1,10 +1,12 @@
-"""Figures shared by several chapters: the network diagram.
+"""Figures shared by several chapters: the colours and the network diagram.
 
 Colour conventions, used throughout the book: signed quantities (weights, δ,
 gradients) use the diverging map ``DIVERGING`` centred at 0; non-negative ones
-use ``SEQUENTIAL``. Both maps stay distinguishable for the common forms of
-colour blindness, and every diagram also prints the values as text so no
-reading depends on colour alone.
+use ``SEQUENTIAL``. Lines, bars and markers take their colours from
+``COLOURS``, in that order. All three stay distinguishable for the common
+forms of colour blindness (``tests/test_colours.py`` simulates them), and
+every diagram also prints the values as text so no reading depends on colour
+alone.
 """
 
 import numpy as np
@@ -13,6 +15,22 @@ import numpy as np
 DIVERGING = "RdBu_r"
 #: Sequential colour map for non-negative values.
 SEQUENTIAL = "viridis"
+
+#: Colours for lines, bars and markers, in the order a figure uses them: the
+#: Okabe–Ito palette, chosen for readers with any of the three forms of
+#: dichromacy. ``COLOURS[0]`` is blue, ``[1]`` orange, ``[2]`` bluish green,
+#: ``[3]`` vermillion (the colour of a warning: divergence, a failed check).
+COLOURS = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK = COLOURS
 
 
 def _layer_positions(sizes):

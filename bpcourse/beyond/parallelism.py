@@ -15,6 +15,8 @@ minibatches at once.
 
 from dataclasses import dataclass
 
+from bpcourse.plots import BLUE, GREEN, ORANGE, VERMILLION
+
 #: The methods ``step_cost`` and ``dependency_schedule`` know.
 METHODS = ("backprop", "forward_gradient", "forward_forward")
 
@@ -175,10 +177,10 @@ def makespan(tasks):
 
 #: Colours of the kinds of work in ``plot_schedule``.
 KIND_COLOURS = {
-    "forward": "C0",
-    "forward+tangent": "C2",
-    "backward": "C3",
-    "local gradient": "C1",
+    "forward": BLUE,
+    "forward+tangent": GREEN,
+    "backward": VERMILLION,
+    "local gradient": ORANGE,
 }
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from bpcourse.activations import get_activation
 from bpcourse.data import xor
 from bpcourse.network import Network
+from bpcourse.plots import BLUE, ORANGE, VERMILLION
 
 #: The activations that the chapter plots, in the order it shows them.
 ACTIVATION_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
@@ -90,8 +91,8 @@ def draw_activation_curves(curves, axes=None, columns=3):
         derivative[jumps] = np.nan
         ax.axhline(0, color="0.6", lw=0.8)
         ax.axvline(0, color="0.6", lw=0.8)
-        ax.plot(z, curves["sigma"][name], color="tab:blue", label="σ(z)")
-        ax.plot(z, derivative, "--", color="tab:orange", label="σ′(z)")
+        ax.plot(z, curves["sigma"][name], color=BLUE, label="σ(z)")
+        ax.plot(z, derivative, "--", color=ORANGE, label="σ′(z)")
         ax.set_title(name)
         ax.set_xlabel("z")
         ax.set_ylim(-1.5, 2.0)
@@ -249,7 +250,7 @@ def draw_network_explorer(data, fig=None):
         ax_plane.scatter(X[0, chosen], X[1, chosen], marker=marker, s=28,
                          facecolor=colour, edgecolor="0.2", label=f"class {label}")
     ax_plane.scatter(data["x"][0], data["x"][1], marker="*", s=260,
-                     facecolor="tab:red", edgecolor="white", label="chosen x")
+                     facecolor=VERMILLION, edgecolor="white", label="chosen x")
     ax_plane.set_xlabel("x₁")
     ax_plane.set_ylabel("x₂")
     ax_plane.set_aspect("equal")

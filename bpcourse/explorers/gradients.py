@@ -20,6 +20,7 @@ True
 import numpy as np
 
 from bpcourse.activations import sigmoid
+from bpcourse.plots import BLUE, ORANGE
 
 
 def _sigmoid_derivatives(x):
@@ -160,7 +161,7 @@ def draw_difference_errors(curves, h=None, ax=None):
         _, ax = plt.subplots(figsize=(6.4, 4.0))
     # An exact 0 has no place on a log axis, so it is drawn at this floor.
     floor = 1e-15
-    colors = {"float32": "tab:orange", "float64": "tab:blue"}
+    colors = {"float32": ORANGE, "float64": BLUE}
     for curve in curves:
         color = colors.get(curve["dtype"], None)
         label = f"{curve['dtype']}, {curve['scheme']}"

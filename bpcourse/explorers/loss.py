@@ -10,6 +10,7 @@ import numpy as np
 
 from bpcourse.activations import softmax
 from bpcourse.losses import softmax_cross_entropy
+from bpcourse.plots import BLUE
 
 #: Range and step of the logit sliders.
 LOGIT_RANGE = (-5.0, 5.0, 0.5)
@@ -102,7 +103,7 @@ def draw_softmax_explorer(data, fig=None):
     ax_z.set_title("logits zᴸ")
 
     probabilities = data["probabilities"][:, 0]
-    bars = ax_p.bar(classes, probabilities, color="tab:blue", edgecolor="black")
+    bars = ax_p.bar(classes, probabilities, color=BLUE, edgecolor="black")
     for k, bar in enumerate(bars):
         if k == target:
             bar.set_linewidth(2.5)

@@ -20,6 +20,7 @@ import numpy as np
 
 from bpcourse.data import load_digits, minibatches, standardize
 from bpcourse.network import Network
+from bpcourse.plots import BLUE, VERMILLION
 
 #: The learning rates the slider offers: 1 and 3 times each power of ten, so
 #: neighbours are about half a decade apart, from too slow to divergent.
@@ -240,12 +241,12 @@ def plot_run(run, ax=None):
     if run["step_loss"].size:
         ax.plot(run["step_epoch"], run["step_loss"], color="0.75", lw=0.5,
                 label="loss of each minibatch")
-    ax.plot(run["epoch"], run["loss"], "o-", color="C0", ms=4,
+    ax.plot(run["epoch"], run["loss"], "o-", color=BLUE, ms=4,
             label="loss on the training subset")
     k = run["diverged_epoch"]
     if k is not None:
-        ax.axvline(k, color="C3", ls="--", lw=1.5)
-        ax.text(k, LOSS_YLIM[1] / 3, f" diverged at epoch {k}", color="C3",
+        ax.axvline(k, color=VERMILLION, ls="--", lw=1.5)
+        ax.text(k, LOSS_YLIM[1] / 3, f" diverged at epoch {k}", color=VERMILLION,
                 ha="right" if k > run["epochs"] / 2 else "left", va="top")
     ax.set_yscale("log")
     ax.set_ylim(*LOSS_YLIM)
