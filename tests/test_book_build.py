@@ -265,3 +265,38 @@ def test_binder_installs_the_course():
     post_build = ROOT / "binder" / "postBuild"
     assert os.access(post_build, os.X_OK)
     assert "pip install --no-deps -e ." in post_build.read_text(encoding="utf-8")
+
+
+def test_every_figure_has_alt_text_and_a_caption(book_html):
+    missing = []
+    for page in html_pages(book_html):
+        article = soup(page).find("article")
+        if article is None:
+            continue
+        for image in article.find_all("img"):
+            where = f"{page.relative_to(book_html)}: {image.get('src', '')[-40:]}"
+            if not (image.get("alt") or "").strip():
+                missing.append(f"{where} has no alt text")
+            classes = image.get("class") or []
+            if "bp-frames-image" in classes:
+                continue  # an explorer: its alt text changes with every frame
+            figure = image.find_parent("figure")
+            if figure is None or figure.find("figcaption") is None:
+                missing.append(f"{where} has no caption")
+    assert not missing, "\n".join(missing)
+
+
+def test_headings_are_in_order(book_html):
+    """One h1 a page, and no level skipped on the way down (h2 to h4, say)."""
+    wrong = []
+    for page in html_pages(book_html):
+        article = soup(page).find("article")
+        if article is None:
+            continue
+        levels = [int(h.name[1]) for h in article.find_all(re.compile(r"^h[1-6]$"))]
+        name = page.relative_to(book_html)
+        if levels.count(1) != 1 or levels[0] != 1:
+            wrong.append(f"{name}: levels {levels}")
+        wrong += [f"{name}: h{a} followed by h{b}"
+                  for a, b in zip(levels, levels[1:]) if b > a + 1]
+    assert not wrong, "\n".join(wrong)
