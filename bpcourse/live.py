@@ -5,6 +5,7 @@ Voila, which runs a kernel per opened chapter, so every slider recomputes its
 figure. It serves on the loopback address only and stops on Ctrl-C.
 """
 
+import os
 import shutil
 import signal
 import socket
@@ -17,8 +18,16 @@ from pathlib import Path
 START_TIMEOUT = 60.0
 
 
+#: Where Voila finds the course's page template (``voila/templates/bpcourse``).
+SHARE = Path(__file__).resolve().parent / "share"
+
+
 def voila_command(folder, port):
-    """Return the command line that serves ``folder`` with Voila on ``port``."""
+    """Return the command line that serves ``folder`` with Voila on ``port``.
+
+    Run it with :func:`voila_environment`, which lets Voila find the
+    course's template.
+    """
     return [
         sys.executable, "-m", "voila", str(folder),
         "--no-browser",
@@ -26,7 +35,17 @@ def voila_command(folder, port):
         f"--port={port}",
         # Widgets only: a reader sees outputs and controls, not code.
         "--strip_sources=True",
+        # Voila's lab page without the stylesheets it would load from a CDN.
+        "--template=bpcourse",
     ]
+
+
+def voila_environment(environ=None):
+    """Return ``environ`` (default: this process's) with the course's templates on JUPYTER_PATH."""
+    environ = dict(os.environ if environ is None else environ)
+    paths = [str(SHARE)] + [p for p in environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    environ["JUPYTER_PATH"] = os.pathsep.join(paths)
+    return environ
 
 
 def wait_for_port(port, process, timeout=START_TIMEOUT):
@@ -53,7 +72,7 @@ def serve(folder="book", port=8866):
         raise ValueError(f"folder {folder} not found: run from the course repository")
     if shutil.which("voila") is None and not _has_voila():
         raise ValueError("Voila is not installed: run 'make venv' first")
-    process = subprocess.Popen(voila_command(folder, port))
+    process = subprocess.Popen(voila_command(folder, port), env=voila_environment())
     try:
         wait_for_port(port, process)
         print(f"Live chapters at http://127.0.0.1:{port}/ (Ctrl-C stops)", flush=True)

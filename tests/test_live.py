@@ -3,10 +3,11 @@
 import socket
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
-from bpcourse.live import voila_command, wait_for_port
+from bpcourse.live import voila_command, voila_environment, wait_for_port
 from conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -29,7 +30,7 @@ def _free_port():
 def voila():
     port = _free_port()
     process = subprocess.Popen(
-        voila_command(ROOT / "book", port),
+        voila_command(ROOT / "book", port), env=voila_environment(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -47,9 +48,9 @@ def test_live_slider_changes_figure(voila):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                     args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        # NOTE: Voila 0.5's page template asks a CDN for two icon stylesheets;
-        # offline they fail without affecting the widgets, so requests to other
-        # hosts are not checked here (the static book's tests check them).
+        elsewhere = []
+        page.on("request", lambda request: elsewhere.append(request.url)
+                if urlsplit(request.url).hostname != "127.0.0.1" else None)
         page.goto(f"{voila}/voila/render/02_loss.ipynb", timeout=RENDER_TIMEOUT_MS)
         handle = page.locator(".widget-slider .noUi-handle").first
         handle.wait_for(timeout=RENDER_TIMEOUT_MS)
@@ -70,6 +71,7 @@ def test_live_slider_changes_figure(voila):
         page.screenshot(path=str(artifacts / "live-02_loss.png"))
         browser.close()
     assert after != before
+    assert not elsewhere, f"requests to other hosts: {elsewhere}"
 
 
 def test_live_command_help_names_loopback():
