@@ -180,7 +180,8 @@ def _plot_conv(result, fig):
             ax.set_xticks([])
             ax.set_yticks([])
         if channels > 1:
-            axes[0, c].set_title(f"channel {c + 1}", fontsize=8)
+            # Short titles, so that eight of them fit side by side.
+            axes[0, c].set_title(f"ch. {c + 1}", fontsize=7)
     if channels == 1:
         axes[0, 0].set_title("input", fontsize=9)
         axes[1, 0].set_title("∂L/∂input", fontsize=9)
@@ -197,6 +198,8 @@ def _plot_conv(result, fig):
 
 
 def _plot_attention(result, fig):
+    from matplotlib.ticker import FuncFormatter
+
     axes = fig.subplots(1, 2)
     labels = [str(token) for token in result["tokens"]]
     if "separator" in result:
@@ -215,7 +218,11 @@ def _plot_attention(result, fig):
         ax.set_xlabel("query t (token)", fontsize=8)
         ax.set_ylabel("key s (token)", fontsize=8)
         ax.set_title(title, fontsize=9)
-        fig.colorbar(image, ax=ax, shrink=0.75)
+        bar = fig.colorbar(image, ax=ax, shrink=0.75)
+        # Each tick shows its own value, such as 5e-06, because the shared
+        # factor that matplotlib would print above the bar overlaps the title.
+        bar.formatter = FuncFormatter(lambda value, _: f"{value:.2g}")
+        bar.ax.tick_params(labelsize=7)
     fig.suptitle(
         f"head {result['layer']}, sequence {result['example']}: "
         f"loss {result['loss']:.3g}",
@@ -281,7 +288,8 @@ def plot_gradient_flow(result, fig=None):
             size = {"conv": (7, 2.6), "attention": (7, 3.2), "graph": (5, 4.2)}[
                 result["block"]
             ]
-        fig = plt.figure(figsize=size)
+        # Constrained layout keeps the colour bar labels inside the figure.
+        fig = plt.figure(figsize=size, layout="constrained")
     drawing = {"conv": _plot_conv, "attention": _plot_attention,
                "graph": _plot_graph}[result["block"]]
     drawing(result, fig)
