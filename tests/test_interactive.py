@@ -68,3 +68,26 @@ def test_bad_initial_value_rejected():
 
 def test_repr_counts_frames():
     assert repr(_explorer()) == "FrameExplorer(slope: 3 values, offset: 2 values; 6 frames)"
+
+
+def _outputs(notebook_path):
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        yield from cell.get("outputs", [])
+
+
+def test_every_chapter_with_a_widget_has_a_kernel_free_explorer():
+    """The static book cannot run a live widget, so its chapter must also store frames."""
+    from pathlib import Path
+
+    book = Path(__file__).resolve().parent.parent / "book"
+    missing = []
+    for path in sorted(book.glob("*.ipynb")):
+        outputs = list(_outputs(path))
+        widgets = sum("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+                      for o in outputs)
+        explorers = sum('class="bp-frames"' in "".join(o.get("data", {}).get("text/html", ""))
+                        for o in outputs)
+        if widgets and not explorers:
+            missing.append(f"{path.name}: {widgets} live widget(s), no FrameExplorer output")
+    assert not missing, "\n".join(missing)
