@@ -288,8 +288,10 @@ def plot_gradient_flow(result, fig=None):
             size = {"conv": (7, 2.6), "attention": (7, 3.2), "graph": (5, 4.2)}[
                 result["block"]
             ]
-        # Constrained layout keeps the colour bar labels inside the figure.
-        fig = plt.figure(figsize=size, layout="constrained")
+        # Constrained layout keeps the graph's colour bar label inside the
+        # figure. It would cut off the tick labels under the attention maps.
+        layout = "constrained" if result["block"] == "graph" else None
+        fig = plt.figure(figsize=size, layout=layout)
     drawing = {"conv": _plot_conv, "attention": _plot_attention,
                "graph": _plot_graph}[result["block"]]
     drawing(result, fig)
