@@ -107,6 +107,18 @@ def test_describe_and_plot(curve):
     assert ax_curve.get_ylim()[1] >= curve["peak_bytes"].max() / MB
 
 
+def test_plot_title_shortens_long_boundaries():
+    import matplotlib.pyplot as plt
+
+    curve = segments_curve(num_layers=10, width=8, N=16)
+    fig = plot_schedule(curve, 10)
+    assert fig.axes[0].get_title() == "k = 10: boundaries [0, 1, 2, …, 9, 10]"
+    plt.close(fig)
+    fig = plot_schedule(curve, 5)
+    assert fig.axes[0].get_title() == "k = 5: boundaries [0, 2, 4, 6, 8, 10]"
+    plt.close(fig)
+
+
 def test_explorer_slider_runs_over_k(curve):
     widget = memory_explorer(curve)
     slider = widget.children[0]

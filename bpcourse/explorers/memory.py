@@ -134,6 +134,18 @@ def describe_schedule(curve, k):
     )
 
 
+def _short_list(values, limit=9):
+    """Return ``str(values)``, or its first three and last two entries past ``limit``.
+
+    A title with all 17 boundaries of k = 16 is wider than its panel.
+    """
+    if len(values) <= limit:
+        return str(list(values))
+    head = ", ".join(str(v) for v in values[:3])
+    tail = ", ".join(str(v) for v in values[-2:])
+    return f"[{head}, …, {tail}]"
+
+
 def plot_schedule(curve, k, axes=None):
     """Draw which activations k segments store (left) and memory against time (right).
 
@@ -182,7 +194,7 @@ def plot_schedule(curve, k, axes=None):
     ax_layers.legend(handles, ["stored input of a segment", "kept: last segment",
                                "recomputed"], fontsize=8, loc="upper center", ncol=2,
                      frameon=False)
-    ax_layers.set_title(f"k = {k}: boundaries {boundaries}", fontsize=9)
+    ax_layers.set_title(f"k = {k}: boundaries {_short_list(boundaries)}", fontsize=9)
 
     ax_curve.plot(curve["time"], curve["peak_bytes"] / MB, "o", color="0.55", ms=4,
                   label="every k, measured")
@@ -250,6 +262,7 @@ def describe_schedule_frame(curve, k):
     peak = curve["peak_bytes"][i] / MB
     model = curve["model_bytes"][i] / MB
     cost = curve["time"][i]
+
     if k == 1:
         return (
             f"1 checkpoint segment of the {L}-layer network, ordinary backpropagation: "
@@ -257,6 +270,7 @@ def describe_schedule_frame(curve, k):
             f"measured and {model:.2f} MB of activations in the model, and a step "
             f"costs {cost:.2f} forward passes."
         )
+
     starts = boundaries[:-1]
     if len(starts) <= 6:
         inputs = ", ".join(f"a^{b}" for b in starts)
@@ -264,6 +278,7 @@ def describe_schedule_frame(curve, k):
         inputs = f"a^{starts[0]}, a^{starts[1]}, …, a^{starts[-1]}"
     first = boundaries[-2] + 1
     last_segment = f"layer {first}" if first == L else f"layers {first} to {L}"
+
     return (
         f"{k} checkpoint segments of the {L}-layer network, boundaries {boundaries}: "
         f"the forward pass stores the {len(starts)} segment inputs {inputs} and keeps "
