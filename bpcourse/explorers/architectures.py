@@ -289,7 +289,7 @@ def plot_gradient_flow(result, fig=None):
                 result["block"]
             ]
         # Constrained layout keeps the graph's colour bar label inside the
-        # figure. It would cut off the tick labels under the attention maps.
+        # figure. It would cut off the axis labels under the attention maps.
         layout = "constrained" if result["block"] == "graph" else None
         fig = plt.figure(figsize=size, layout=layout)
     drawing = {"conv": _plot_conv, "attention": _plot_attention,
