@@ -158,11 +158,14 @@ class FrameExplorer:
             label = html.escape(self.labels.get(name, name))
             controls.append(
                 f'<label style="display:block;margin:0.2em 0">{label} '
+                # The slider and its value wrap to a new line together on a
+                # narrow screen, never apart.
+                '<span style="white-space:nowrap">'
                 f'<input type="range" class="bp-frames-slider" min="0" '
                 f'max="{len(values) - 1}" step="1" value="{index}" '
                 f'aria-label="{label}" '
                 f'aria-valuetext="{html.escape(_format(self.initial[name]))}"> '
-                f"<output>{html.escape(_format(self.initial[name]))}</output></label>"
+                f"<output>{html.escape(_format(self.initial[name]))}</output></span></label>"
             )
         data = {
             "values": [[_format(v) for v in self.params[name]] for name in names],

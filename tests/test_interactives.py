@@ -20,6 +20,13 @@ CHAPTERS_WITH_FRAMES = [
     "book/04_gradients",
     "book/05_training",
     "book/06_graphs",
+    "book/07_depth",
+    "book/08_memory",
+    "book/09_bptt",
+    "book/10_precision",
+    "book/11_beyond",
+    "book/12_pitfalls",
+    "book/13_architectures",
 ]
 
 # The explorer's frames, alt texts and slider values, from its JSON block.
