@@ -15,7 +15,7 @@ printed values (block, layer, example).
 import numpy as np
 
 from bpcourse.layers.models import _cross_entropy
-from bpcourse.plots import DIVERGING, SEQUENTIAL
+from bpcourse.plots import DIVERGING, SEQUENTIAL, VERMILLION
 
 #: The blocks of the dropdown, and the layers each offers.
 BLOCKS = ("conv", "attention", "graph")
@@ -259,7 +259,7 @@ def _plot_graph(result, fig):
                          zorder=3)
     node = result["example"]
     ax.scatter(position[0, node], position[1, node], s=130, facecolors="none",
-               edgecolors="C3", linewidths=1.5, zorder=4)
+               edgecolors=VERMILLION, linewidths=1.5, zorder=4)
     for k in np.unique(result["y"]):
         middle = np.mean(position[:, result["y"] == k], axis=1)
         middle = 1.22 * middle / np.linalg.norm(middle)
@@ -271,7 +271,7 @@ def _plot_graph(result, fig):
     ax.set_ylim(-1.4, 1.4)
     ax.axis("off")
     fig.suptitle(
-        f"GCN layer {result['layer']}: the loss of node {node} (red ring) "
+        f"GCN layer {result['layer']}: the loss of node {node} (ringed) "
         f"reaches {int(np.sum(reached))} nodes",
         fontsize=10,
     )

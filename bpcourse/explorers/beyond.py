@@ -19,6 +19,7 @@ import numpy as np
 from bpcourse.beyond.forward_gradient import expected_relative_mse, forward_gradient
 from bpcourse.beyond.vectors import cosine_similarity, flatten
 from bpcourse.network import Network
+from bpcourse.plots import BLUE, ORANGE
 
 #: The numbers of directions k the slider offers, powers of two up to past P.
 DIRECTIONS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -172,11 +173,11 @@ def plot_frame(frame, curve, axes=None):
     ax_scatter.axvline(0, color="0.8", lw=0.8)
     ax_scatter.plot([-scale, scale], [-scale, scale], color="0.4", lw=1,
                     label="estimate = gradient")
-    ax_scatter.plot(g[inside], e[inside], "o", ms=3, color="C0",
+    ax_scatter.plot(g[inside], e[inside], "o", ms=3, color=BLUE,
                     label="entries of the estimate")
     if not inside.all():
         ax_scatter.plot(g[~inside], np.clip(e[~inside], -limit, limit), "o", ms=4,
-                        mfc="none", color="C0")
+                        mfc="none", color=BLUE)
     ax_scatter.set_xlim(-1.15 * scale, 1.15 * scale)
     ax_scatter.set_ylim(-1.05 * limit, 1.05 * limit)
     ax_scatter.set_xlabel("entry of ∇L (backpropagation)", fontsize=9)
@@ -188,10 +189,10 @@ def plot_frame(frame, curve, axes=None):
 
     ax_curve.loglog(curve["directions"], curve["expected"], color="0.4",
                     label="(P + 1) / k")
-    ax_curve.loglog(curve["directions"], curve["measured"], "o", ms=4, color="C1",
+    ax_curve.loglog(curve["directions"], curve["measured"], "o", ms=4, color=ORANGE,
                     label=f"mean of {curve['repetitions']} estimates")
     ax_curve.loglog([frame["num_directions"]], [frame["relative_error"] ** 2], "*",
-                    ms=11, color="C0", label="this estimate")
+                    ms=11, color=BLUE, label="this estimate")
     ax_curve.set_xlabel("directions k", fontsize=9)
     ax_curve.set_ylabel("‖ĝ − ∇L‖² / ‖∇L‖²", fontsize=9)
     ax_curve.set_title(f"P = {curve['num_parameters']} parameters", fontsize=9)

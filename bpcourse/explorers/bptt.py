@@ -20,6 +20,7 @@ ahead of time.
 
 import numpy as np
 
+from bpcourse.plots import BLUE, VERMILLION
 from bpcourse.rnn import (
     cosine_similarity,
     gradient_norms_over_time,
@@ -99,7 +100,7 @@ def plot_gradient_flow(result, ax=None):
     t, norm = result["t"], result["norm"]
     ax.plot(t, result["bound"], "--", color="0.5", lw=1.2,
             label=rf"bound $\rho^{{T-t}}$, ρ = {result['rho']:g}")
-    ax.plot(t, norm, "o-", color="C0", ms=3, lw=1.5,
+    ax.plot(t, norm, "o-", color=BLUE, ms=3, lw=1.5,
             label=r"measured $\|\partial L / \partial h_t\|$")
     ax.axhline(1.0, color="0.8", lw=0.8, zorder=0)
     ax.set_yscale("log")
@@ -198,11 +199,11 @@ def plot_truncation_windows(T, k1, k2, ax=None):
         for t in range(1, T + 1):
             inside = window[u, t - 1] > 0
             ax.add_patch(Rectangle((t - 0.45, y - 0.35), 0.9, 0.7,
-                                   facecolor="C0" if inside else "white",
+                                   facecolor=BLUE if inside else "white",
                                    alpha=0.35 if inside else 1.0,
                                    edgecolor="0.6", lw=0.6))
             if losses[u, t - 1] > 0:
-                ax.plot(t, y, "o", color="C3", ms=4)
+                ax.plot(t, y, "o", color=VERMILLION, ms=4)
         ax.text(T + 0.8, y, f"pass {u + 1}: back to step {int(np.argmax(window[u])) + 1}",
                 va="center", fontsize=8)
     ends = truncation_ends(T, k1)
@@ -292,17 +293,17 @@ def plot_unrolled(T=3, ax=None):
               "black")
         # The backward pass, drawn beside and below the forward arrows.
         arrow((x + 0.15, rows["y"] - half_height), (x + 0.15, rows["h"] + half_height),
-              "C3", style="--")
-        label(x + 0.42, (rows["h"] + rows["y"]) / 2, f"$e_{t}$", "C3")
+              VERMILLION, style="--")
+        label(x + 0.42, (rows["h"] + rows["y"]) / 2, f"$e_{t}$", VERMILLION)
         if t < T:
             arrow((x + gap - half_width, rows["h"] - 0.1), (x + half_width, rows["h"] - 0.1),
-                  "C3", style="--")
-            label(x + gap / 2, rows["h"] - 0.32, rf"$\delta_{t + 1}$", "C3")
+                  VERMILLION, style="--")
+            label(x + gap / 2, rows["h"] - 0.32, rf"$\delta_{t + 1}$", VERMILLION)
         if t == 1:
             label(x - 0.25, (rows["x"] + rows["h"]) / 2, "$W_{xh}$", ha="right")
             label(x - 0.3, (rows["h"] + rows["y"]) / 2, "$W_{hy}$", ha="right")
             label(gap / 2, rows["h"] + 0.32, "$W_{hh}$")
-    label(gap * T + half_width + 0.1, rows["h"] - 0.32, r"$\delta_{T+1} = 0$", "C3",
+    label(gap * T + half_width + 0.1, rows["h"] - 0.32, r"$\delta_{T+1} = 0$", VERMILLION,
           ha="left")
     ax.set_xlim(-0.6, gap * T + 1.6)
     ax.set_ylim(-0.45, 3.45)

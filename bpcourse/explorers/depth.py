@@ -18,6 +18,7 @@ import numpy as np
 
 from bpcourse.data import load_digits, minibatches, standardize
 from bpcourse.depth import DeepNetwork, deep_sizes, layer_gradient_norms
+from bpcourse.plots import BLUE, ORANGE, VERMILLION
 
 #: The depths L the slider offers, doubling from a shallow network to a deep one.
 DEPTHS = (2, 4, 8, 16, 32)
@@ -207,7 +208,7 @@ def plot_depth_run(run, axes=None):
     layers = run["layer"]
     # An overflowing norm is inf or nan; both are drawn above the top.
     norms = np.where(np.isfinite(run["grad_norm"]), run["grad_norm"], np.inf)
-    ax_norm.plot(layers, np.clip(norms, *NORM_YLIM), "o-", color="C0", ms=4)
+    ax_norm.plot(layers, np.clip(norms, *NORM_YLIM), "o-", color=BLUE, ms=4)
     _mark_beyond(ax_norm, layers, norms, NORM_YLIM)
     ax_norm.set_yscale("log")
     ax_norm.set_ylim(*NORM_YLIM)
@@ -217,13 +218,13 @@ def plot_depth_run(run, axes=None):
     ax_norm.set_xlabel(r"layer $\ell$")
     ax_norm.set_ylabel(r"$\|\partial L / \partial W^\ell\|$ before training")
 
-    ax_loss.plot(run["step"], np.clip(run["loss"], *LOSS_YLIM), "o-", color="C1", ms=4)
+    ax_loss.plot(run["step"], np.clip(run["loss"], *LOSS_YLIM), "o-", color=ORANGE, ms=4)
     _mark_beyond(ax_loss, run["step"], run["loss"], LOSS_YLIM)
     k = run["diverged_step"]
     if k is not None:
-        ax_loss.axvline(k, color="C3", ls="--", lw=1.5)
+        ax_loss.axvline(k, color=VERMILLION, ls="--", lw=1.5)
         ax_loss.text(k, LOSS_YLIM[1] / 3, f" diverged at step {k} ",
-                     color="C3", ha="right" if k > run["steps"] / 2 else "left",
+                     color=VERMILLION, ha="right" if k > run["steps"] / 2 else "left",
                      va="top", fontsize=9)
     ax_loss.set_yscale("log")
     ax_loss.set_ylim(*LOSS_YLIM)
@@ -240,10 +241,10 @@ def _mark_beyond(ax, x, values, limits):
     x, values = np.asarray(x), np.asarray(values, dtype=float)
     low, high = values < limits[0], ~(values <= limits[1])
     if low.any():
-        ax.plot(x[low], np.full(low.sum(), limits[0]), "v", color="C3", ms=8,
+        ax.plot(x[low], np.full(low.sum(), limits[0]), "v", color=VERMILLION, ms=8,
                 clip_on=False, zorder=3)
     if high.any():
-        ax.plot(x[high], np.full(high.sum(), limits[1]), "^", color="C3", ms=8,
+        ax.plot(x[high], np.full(high.sum(), limits[1]), "^", color=VERMILLION, ms=8,
                 clip_on=False, zorder=3)
 
 

@@ -23,6 +23,7 @@ from bpcourse.checkpoint import (
     sqrt_segments,
 )
 from bpcourse.network import Network
+from bpcourse.plots import BLUE, GREEN, ORANGE, VERMILLION
 
 #: The network and batch of the explorer: L layers of WIDTH units on
 #: NUM_EXAMPLES examples, with NUM_CLASSES outputs. The batch is much wider than
@@ -174,21 +175,21 @@ def plot_schedule(curve, k, axes=None):
     colors = []
     for layer in range(L + 1):
         if layer in boundaries[:-1]:
-            colors.append("C0")
+            colors.append(BLUE)
         elif layer > last_start:
-            colors.append("C2")
+            colors.append(GREEN)
         else:
             colors.append("0.85")
     ax_layers.bar(range(L + 1), np.ones(L + 1), color=colors, edgecolor="0.3", width=0.8)
     for b in boundaries[1:-1]:
-        ax_layers.axvline(b - 0.5, color="C3", lw=1.5)
+        ax_layers.axvline(b - 0.5, color=VERMILLION, lw=1.5)
     ax_layers.set_xticks(range(0, L + 1, 2))
     ax_layers.set_yticks([])
     ax_layers.set_ylim(0, 1.6)
     ax_layers.set_xlabel(r"layer $\ell$ of $a^\ell$")
     handles = [
-        plt.Rectangle((0, 0), 1, 1, color="C0"),
-        plt.Rectangle((0, 0), 1, 1, color="C2"),
+        plt.Rectangle((0, 0), 1, 1, color=BLUE),
+        plt.Rectangle((0, 0), 1, 1, color=GREEN),
         plt.Rectangle((0, 0), 1, 1, color="0.85"),
     ]
     ax_layers.legend(handles, ["stored input of a segment", "kept: last segment",
@@ -203,8 +204,8 @@ def plot_schedule(curve, k, axes=None):
     s = list(curve["k"]).index(curve["sqrt_k"]) if curve["sqrt_k"] in curve["k"] else None
     if s is not None:
         ax_curve.plot(curve["time"][s], curve["peak_bytes"][s] / MB, "s", mfc="none",
-                      mec="C1", ms=11, mew=2, label=f"√L schedule, k = {curve['sqrt_k']}")
-    ax_curve.plot(curve["time"][i], curve["peak_bytes"][i] / MB, "o", color="C3", ms=9,
+                      mec=ORANGE, ms=11, mew=2, label=f"√L schedule, k = {curve['sqrt_k']}")
+    ax_curve.plot(curve["time"][i], curve["peak_bytes"][i] / MB, "o", color=VERMILLION, ms=9,
                   label=f"k = {k}")
     # Label the first k to the right of its point and the last k to the left,
     # so that both labels stay inside the axes.

@@ -21,6 +21,7 @@ from bpcourse.activations import sigmoid, sigmoid_derivative
 from bpcourse.data import minibatches, xor
 from bpcourse.gradcheck import gradcheck
 from bpcourse.network import Gradients, Network
+from bpcourse.plots import BLUE, GREEN, VERMILLION
 
 #: The mistakes the explorer can inject, each with a one-line description.
 PITFALLS = {
@@ -225,7 +226,7 @@ def plot_symptom(symptom, fig=None):
     ax_err, ax_norm, ax_loss = fig.subplots(1, 3)
     names = list(symptom["worst"])
     errors = [max(symptom["worst"][n], 1e-12) for n in names]
-    colours = ["C3" if e > 1e-5 else "C2" for e in errors]
+    colours = [VERMILLION if e > 1e-5 else GREEN for e in errors]
     ax_err.bar(names, errors, color=colours)
     ax_err.axhline(1e-5, color="0.3", ls="--", lw=1)
     ax_err.set_yscale("log")
@@ -234,15 +235,15 @@ def plot_symptom(symptom, fig=None):
     ax_err.set_ylabel("worst relative error", fontsize=8)
 
     layers = [f"W{l}" for l in range(1, len(symptom["grad_norms"]) + 1)]
-    bars = ax_norm.bar(layers, symptom["grad_norms"], color="C0")
+    bars = ax_norm.bar(layers, symptom["grad_norms"], color=BLUE)
     ax_norm.bar_label(bars, fmt="%.2g", fontsize=8)
     ax_norm.set_ylim(0, 1.2 * max(float(np.max(symptom["grad_norms"])), 1e-3))
     ax_norm.set_title("‖∂L/∂Wˡ‖ by backprop", fontsize=9)
 
     epochs = np.arange(len(symptom["loss"]))
-    ax_loss.plot(epochs, symptom["loss"], "o-", ms=2, color="C0")
+    ax_loss.plot(epochs, symptom["loss"], "o-", ms=2, color=BLUE)
     if symptom["diverged_epoch"] is not None:
-        ax_loss.axvline(symptom["diverged_epoch"], color="C3", ls="--")
+        ax_loss.axvline(symptom["diverged_epoch"], color=VERMILLION, ls="--")
     ax_loss.set_ylim(0, max(1.0, 1.1 * float(np.max(symptom["loss"]))))
     ax_loss.set_xlim(0, EPOCHS)
     ax_loss.set_xlabel("epoch", fontsize=8)

@@ -24,6 +24,7 @@ import numpy as np
 from bpcourse.data import load_digits, standardize
 from bpcourse.network import Network
 from bpcourse.optim import Momentum
+from bpcourse.plots import BLUE, VERMILLION
 from bpcourse.precision import (
     FLOAT16_MAX,
     FLOAT16_SMALLEST_NORMAL,
@@ -181,7 +182,7 @@ def plot_scale(result, sweep, axes=None):
         ax_hist.text((left + right) / 2, 1.0, label, transform=ax_hist.get_xaxis_transform(),
                      ha="center", va="bottom", fontsize=8)
     magnitudes = np.clip(result["log2_magnitudes"], lo, hi)
-    ax_hist.hist(magnitudes, bins=np.arange(lo, hi + 1, 1), color="C0")
+    ax_hist.hist(magnitudes, bins=np.arange(lo, hi + 1, 1), color=BLUE)
     ax_hist.set_xlim(lo, hi)
     ax_hist.set_xlabel(r"$\log_2 |S \lambda g|$")
     ax_hist.set_ylabel("gradient entries")
@@ -194,7 +195,7 @@ def plot_scale(result, sweep, axes=None):
     k = sweep["log2_scales"]
     ax_sweep.plot(k, 100 * sweep["underflow"], "o-", ms=3, label="∂L/∂W, ∂L/∂b → 0")
     ax_sweep.plot(k, 100 * sweep["delta_underflow"], "s-", ms=3, label="δ → 0")
-    ax_sweep.plot(k, 100 * sweep["overflow"], "^-", ms=3, color="C3", label="→ inf")
+    ax_sweep.plot(k, 100 * sweep["overflow"], "^-", ms=3, color=VERMILLION, label="→ inf")
     ax_sweep.axvline(result["log2_scale"], color="0.3", ls="--", lw=1)
     ax_sweep.set_ylim(-3, 103)
     ax_sweep.set_xlabel(r"$\log_2 S$")
