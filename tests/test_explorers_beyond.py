@@ -134,7 +134,9 @@ def _frame_uri(figure, dpi):
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    from bpcourse.interactive import png_bytes
+
+    buffer.write(png_bytes(figure, dpi))
     plt.close(figure)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return "data:image/png;base64," + encoded

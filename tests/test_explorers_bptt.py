@@ -19,6 +19,7 @@ from bpcourse.explorers.bptt import (
     truncation_mask,
     truncation_similarity,
 )
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.rnn import RNN, gradient_norms_over_time, sine_sequences, truncated_gradients
 
 matplotlib.use("Agg")
@@ -160,14 +161,16 @@ def test_frame_alt_text_names_the_result():
     assert "step 1" in text
 
 
-def _png(fig, dpi=60):
+def _png(fig, dpi=FRAME_DPI):
     """The bytes ``FrameExplorer`` stores for a figure."""
     import io
 
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    from bpcourse.interactive import png_bytes
+
+    buffer.write(png_bytes(fig, dpi))
     plt.close(fig)
     return buffer.getvalue()
 

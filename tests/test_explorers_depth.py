@@ -30,6 +30,7 @@ from bpcourse.explorers.depth import (
     make_network,
     plot_depth_run,
 )
+from bpcourse.interactive import FRAME_DPI
 
 matplotlib.use("Agg")
 
@@ -138,14 +139,16 @@ def test_explorer_has_four_controls_with_the_slider_values():
 # --- frames without a kernel ----------------------------------------------------------
 
 
-def _png(fig, dpi=60):
+def _png(fig, dpi=FRAME_DPI):
     """The bytes ``FrameExplorer`` stores for a figure."""
     import io
 
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    from bpcourse.interactive import png_bytes
+
+    buffer.write(png_bytes(fig, dpi))
     plt.close(fig)
     return buffer.getvalue()
 

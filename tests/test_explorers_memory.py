@@ -23,6 +23,7 @@ from bpcourse.explorers.memory import (
     schedule_costs,
     segments_curve,
 )
+from bpcourse.interactive import FRAME_DPI
 
 matplotlib.use("Agg")
 
@@ -129,14 +130,16 @@ def test_explorer_slider_runs_over_k(curve):
 # --- frames without a kernel ----------------------------------------------------------
 
 
-def _png(fig, dpi=60):
+def _png(fig, dpi=FRAME_DPI):
     """The bytes ``FrameExplorer`` stores for a figure."""
     import io
 
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    from bpcourse.interactive import png_bytes
+
+    buffer.write(png_bytes(fig, dpi))
     plt.close(fig)
     return buffer.getvalue()
 

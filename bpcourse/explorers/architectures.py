@@ -14,6 +14,7 @@ printed values (block, layer, example).
 
 import numpy as np
 
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.layers.models import _cross_entropy
 from bpcourse.plots import DIVERGING, SEQUENTIAL, VERMILLION
 
@@ -370,7 +371,7 @@ def describe_flow(result):
 
 
 def architectures_frames(models, blocks=BLOCKS, layers=LAYERS,
-                         examples=tuple(range(NUM_EXAMPLES)), dpi=60):
+                         examples=tuple(range(NUM_EXAMPLES)), dpi=FRAME_DPI):
     """Return the widget as a ``FrameExplorer`` that needs no kernel.
 
     Sliders choose the block, the layer and the example, as the widget's

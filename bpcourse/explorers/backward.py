@@ -17,6 +17,7 @@ draws it and :func:`backward_widget` wires the two to a slider.
 
 import numpy as np
 
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.network import Network
 
 #: The network of the figure: 3 inputs, two hidden layers of 4 units and 2 outputs.
@@ -212,7 +213,7 @@ def describe_backward_step(state, activation):
     )
 
 
-def backward_frames(sizes=DEFAULT_SIZES, activations=FRAME_ACTIVATIONS, seed=0, dpi=60):
+def backward_frames(sizes=DEFAULT_SIZES, activations=FRAME_ACTIVATIONS, seed=0, dpi=FRAME_DPI):
     """Return the backward widget as a ``FrameExplorer`` that needs no kernel.
 
     One slider sets the step (0 … L) and one the hidden activation. Each frame

@@ -18,6 +18,7 @@ import numpy as np
 
 from bpcourse.beyond.forward_gradient import expected_relative_mse, forward_gradient
 from bpcourse.beyond.vectors import cosine_similarity, flatten
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.network import Network
 from bpcourse.plots import BLUE, ORANGE
 
@@ -263,7 +264,7 @@ def describe_gradient_frame(frame, curve=None):
     return text
 
 
-def beyond_frames(directions=DIRECTIONS, seeds=SEEDS, dpi=60):
+def beyond_frames(directions=DIRECTIONS, seeds=SEEDS, dpi=FRAME_DPI):
     """Return the forward-gradient widget as a ``FrameExplorer`` that needs no kernel.
 
     One slider chooses k and one the seed of the directions. Each frame is

@@ -20,6 +20,7 @@ ahead of time.
 
 import numpy as np
 
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.plots import BLUE, VERMILLION
 from bpcourse.rnn import (
     cosine_similarity,
@@ -327,7 +328,7 @@ def describe_flow_frame(result):
 
 
 def bptt_frames(lengths=SEQUENCE_LENGTHS, radii=RADII, input_scales=INPUT_SCALES,
-                dpi=60):
+                dpi=FRAME_DPI):
     """Return the widget as a ``FrameExplorer`` that needs no kernel.
 
     Each frame is ``draw_gradient_flow(T, rho, input_scale)``, as in the live

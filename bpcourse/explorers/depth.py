@@ -18,6 +18,7 @@ import numpy as np
 
 from bpcourse.data import load_digits, minibatches, standardize
 from bpcourse.depth import DeepNetwork, deep_sizes, layer_gradient_norms
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.plots import BLUE, ORANGE, VERMILLION
 
 #: The depths L the slider offers, doubling from a shallow network to a deep one.
@@ -340,7 +341,7 @@ def draw_depth_frame(run):
 
 
 def depth_frames(depths=FRAME_DEPTHS, activations=ACTIVATIONS, inits=INITS,
-                 layers=tuple(LAYER_KINDS), dpi=60, **run_kwargs):
+                 layers=tuple(LAYER_KINDS), dpi=FRAME_DPI, **run_kwargs):
     """Return the depth widget as a ``FrameExplorer`` that needs no kernel.
 
     The sliders take the depths, activations, initialisations and layer kinds

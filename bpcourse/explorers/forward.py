@@ -11,6 +11,7 @@ import numpy as np
 
 from bpcourse.activations import get_activation
 from bpcourse.data import xor
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.network import Network
 from bpcourse.plots import BLUE, ORANGE, VERMILLION
 
@@ -333,7 +334,7 @@ def _frame_data(activation, x1, x2):
     return explore_network(**XOR_SOLUTION, activation=activation, x1=x1, x2=x2, num=41)
 
 
-def forward_frames(activations=FRAME_ACTIVATIONS, inputs=FRAME_INPUTS, dpi=60):
+def forward_frames(activations=FRAME_ACTIVATIONS, inputs=FRAME_INPUTS, dpi=FRAME_DPI):
     """Return the network widget as a ``FrameExplorer`` that needs no kernel.
 
     The network keeps the parameters of ``XOR_SOLUTION``; the sliders choose

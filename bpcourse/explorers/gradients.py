@@ -20,6 +20,7 @@ True
 import numpy as np
 
 from bpcourse.activations import sigmoid
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.plots import BLUE, ORANGE
 
 
@@ -238,7 +239,7 @@ def describe_step_size(log10_h, function, x=1.0):
     )
 
 
-def gradients_frames(log10_h=FRAME_LOG10_H, functions=tuple(FUNCTIONS), x=1.0, dpi=60):
+def gradients_frames(log10_h=FRAME_LOG10_H, functions=tuple(FUNCTIONS), x=1.0, dpi=FRAME_DPI):
     """Return the step-size widget as a ``FrameExplorer`` that needs no kernel.
 
     One slider sets log₁₀ h and one the function; each frame is drawn by

@@ -20,6 +20,7 @@ two to a menu and a slider.
 import numpy as np
 
 from bpcourse.autodiff import Tensor, topological_order
+from bpcourse.interactive import FRAME_DPI
 
 
 def _product_of_sum():
@@ -327,7 +328,7 @@ def describe_frame(state):
     )
 
 
-def graphs_frames(expressions=tuple(EXPRESSIONS), dpi=60):
+def graphs_frames(expressions=tuple(EXPRESSIONS), dpi=FRAME_DPI):
     """Return the graph widget as a ``FrameExplorer`` that needs no kernel.
 
     A slider chooses the expression and one the step. The step slider runs to

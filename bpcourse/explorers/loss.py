@@ -9,6 +9,7 @@ entries of zᴸ, K = 3) and its target class. It returns the probabilities
 import numpy as np
 
 from bpcourse.activations import softmax
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.losses import softmax_cross_entropy
 from bpcourse.plots import BLUE
 
@@ -240,7 +241,7 @@ def _describe_softmax(data):
 
 
 def loss_frames(z1_values=FRAME_Z1, z2_values=FRAME_Z2, targets=range(NUM_CLASSES),
-                z3=FRAME_Z3, dpi=60):
+                z3=FRAME_Z3, dpi=FRAME_DPI):
     """Return the softmax widget as a ``FrameExplorer`` that needs no kernel.
 
     The sliders set z₁, z₂ and the target class, with z₃ fixed. Each frame is

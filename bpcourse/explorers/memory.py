@@ -22,6 +22,7 @@ from bpcourse.checkpoint import (
     segment_boundaries,
     sqrt_segments,
 )
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.network import Network
 from bpcourse.plots import BLUE, GREEN, ORANGE, VERMILLION
 
@@ -309,7 +310,7 @@ def draw_schedule_frame(curve, k):
     return fig
 
 
-def memory_frames(curve=None, dpi=60, **problem):
+def memory_frames(curve=None, dpi=FRAME_DPI, **problem):
     """Return the memory widget as a ``FrameExplorer`` that needs no kernel.
 
     As in the live widget, the curve is measured once, for every k, unless

@@ -20,6 +20,7 @@ import numpy as np
 from bpcourse.activations import sigmoid, sigmoid_derivative
 from bpcourse.data import minibatches, xor
 from bpcourse.gradcheck import gradcheck
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.network import Gradients, Network
 from bpcourse.plots import BLUE, GREEN, VERMILLION
 
@@ -305,7 +306,7 @@ def describe_symptom_frame(symptom):
     )
 
 
-def pitfalls_frames(pitfalls=tuple(PITFALLS), seed=0, dpi=60):
+def pitfalls_frames(pitfalls=tuple(PITFALLS), seed=0, dpi=FRAME_DPI):
     """Return the pitfall widget as a ``FrameExplorer`` that needs no kernel.
 
     A slider steps through the pitfalls of the live widget's dropdown. Each

@@ -22,6 +22,7 @@ import functools
 import numpy as np
 
 from bpcourse.data import load_digits, standardize
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.network import Network
 from bpcourse.optim import Momentum
 from bpcourse.plots import BLUE, VERMILLION
@@ -266,7 +267,7 @@ def describe_scale_frame(result):
     )
 
 
-def precision_frames(log2_scales=LOG2_SCALES, epochs=EPOCHS, dpi=60):
+def precision_frames(log2_scales=LOG2_SCALES, epochs=EPOCHS, dpi=FRAME_DPI):
     """Return the widget as a ``FrameExplorer`` that needs no kernel.
 
     Each frame is ``plot_scale`` for one loss scale and one number of epochs,

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from bpcourse.data import load_digits, minibatches, standardize
+from bpcourse.interactive import FRAME_DPI
 from bpcourse.network import Network
 from bpcourse.plots import BLUE, VERMILLION
 
@@ -362,7 +363,7 @@ def describe_run_frame(run):
     )
 
 
-def training_frames(learning_rates=LEARNING_RATES, batch_sizes=BATCH_SIZES, dpi=60,
+def training_frames(learning_rates=LEARNING_RATES, batch_sizes=BATCH_SIZES, dpi=FRAME_DPI,
                     **run_kwargs):
     """Return the training widget as a ``FrameExplorer`` that needs no kernel.
 
