@@ -15,7 +15,7 @@ import io
 import itertools
 import json
 
-#: Most frames one explorer may embed. Each frame is a PNG of roughly 20–60 kB,
+#: Most frames one explorer may embed. The book's frames are PNGs of 3–31 kB,
 #: so this keeps a page within a few megabytes.
 MAX_FRAMES = 150
 
@@ -32,9 +32,9 @@ def png_bytes(figure, dpi=FRAME_DPI):
 
     The figure is saved without metadata, so the bytes depend only on what is
     drawn, then reduced to a palette of ``FRAME_COLOURS`` colours. The book's
-    plots are lines, bars and colour maps on white, and a palette PNG of them
-    is about a third of the size of a full-colour one, which is what lets a
-    page embed dozens of frames at a readable resolution.
+    plots are lines, bars and colour maps on white, and their palette PNGs are
+    about 40% of the size of full-colour ones. That is what lets a page embed
+    dozens of frames at a readable resolution.
     """
     from PIL import Image
 
