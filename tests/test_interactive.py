@@ -92,3 +92,23 @@ def test_every_chapter_with_a_widget_has_a_kernel_free_explorer():
             missing.append(f"{path.name}: {widgets} live widget(s), "
                            f"{explorers} FrameExplorer output(s)")
     assert not missing, "\n".join(missing)
+
+
+def test_frames_are_palette_pngs_smaller_than_full_colour():
+    import io
+
+    from PIL import Image
+
+    from bpcourse.interactive import FRAME_COLOURS, png_bytes
+
+    figure = _draw(1.0, 0)
+    data = png_bytes(figure, dpi=90)
+    assert png_bytes(figure, dpi=90) == data  # the same figure, the same bytes
+    full = io.BytesIO()
+    figure.savefig(full, format="png", dpi=90)
+    plt.close(figure)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode == "P"
+        assert image.size == (180, 180)  # 2 inches at 90 dpi
+        assert len(image.getcolors()) <= FRAME_COLOURS
+    assert len(data) < len(full.getvalue())
