@@ -57,9 +57,18 @@ def ensure_torch():
               "that it is missing")
 
 
+def short_title(command):
+    """Return the script's name and its thread count, e.g. 'memory.py --threads 1'."""
+    title = Path(command[1]).name
+    if "--threads" in command:
+        title += f" --threads {command[command.index('--threads') + 1]}"
+    return title
+
+
 def summary_line(line):
-    return line.startswith(("ratio", "goal", "bpcourse grade:", "full build:",
-                            "unchanged rebuild:", "nbval:", "PyTorch"))
+    return line.startswith(("ratio", "goal", "bpcourse grade:", "nbgrader autograde:",
+                            "full build:", "unchanged rebuild:", "nbval:",
+                            "PyTorch is", "PyTorch could"))
 
 
 def main(argv=None):
@@ -82,7 +91,7 @@ def main(argv=None):
         for line in process.stdout:
             print(line, end="", flush=True)
             if summary_line(line):
-                summary.append(f"{title}: {line.rstrip()}")
+                summary.append(f"{short_title(command)}: {line.rstrip()}")
         if process.wait() != 0:
             failed.append(title)
     minutes = (time.perf_counter() - started) / 60
