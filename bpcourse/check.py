@@ -508,12 +508,10 @@ def evaluate_short_answer(exercise, answer):
             elif given != expected.lower():
                 problem, diagnosis = _known_mistake(exercise, answer, "that choice")
     elif isinstance(expected, tuple):
-        try:
-            shape = tuple(int(n) for n in answer)
-        except (TypeError, ValueError):
-            shape = None
+        shape = _as_shape(answer)
         if shape is None:
-            problem = f"expected a shape such as (3, 5); got {_kind(answer)}"
+            problem = (f"expected a shape as a tuple of whole numbers, such as (3, 5); "
+                       f"got {answer!r}")
         elif shape != expected:
             problem, diagnosis = _known_mistake(exercise, shape, f"shape {shape}")
     else:
@@ -529,6 +527,20 @@ def evaluate_short_answer(exercise, answer):
         message="correct" if passed else problem,
         diagnosis=diagnosis,
     )
+
+
+def _as_shape(answer):
+    """Return ``answer`` as a tuple of ints, or None unless it is a tuple or list of integers.
+
+    A string, a float such as 3.9 or a bool is not a dimension, so it is
+    rejected rather than converted (int("35") or int(3.9) would hide the mistake).
+    """
+    if not isinstance(answer, (tuple, list)):
+        return None
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+               for n in answer):
+        return None
+    return tuple(int(n) for n in answer)
 
 
 def _known_mistake(exercise, answer, description):

@@ -332,3 +332,20 @@ def test_repeated_failure_not_listed_per_case():
     assert "case 1" not in str(result)
     assert "case 1" not in result._repr_html_()
     assert str(result).count("not implemented yet") == 1
+
+
+_SHAPE_QUESTION = ShortAnswer("test.shape", 1, "Shape of z", "the shape of z?", answer=(3, 5))
+
+
+@pytest.mark.parametrize("answer", ["35", ("3", "5"), (3.9, 5.99), (True, 5), 35, None])
+def test_shape_answer_must_be_whole_numbers(answer):
+    result = evaluate_short_answer(_SHAPE_QUESTION, answer)
+    assert not result.passed
+    if answer is not None:
+        assert "tuple of whole numbers" in result.message
+        assert repr(answer) in result.message
+
+
+@pytest.mark.parametrize("answer", [(3, 5), [3, 5], (np.int64(3), np.int64(5))])
+def test_shape_answer_as_tuple_list_or_numpy_ints(answer):
+    assert evaluate_short_answer(_SHAPE_QUESTION, answer).passed
