@@ -15,13 +15,51 @@ DATASETS = ("digits", "xor", "moons", "circles", "spirals")
 
 
 def _sizes(text):
+    parts = [part.strip() for part in text.split(",")]
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
+        sizes = [int(part) for part in parts]
     except ValueError as error:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of widths such as 64,32,10"
         ) from error
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has a width below 1: every layer needs at least one unit"
+        )
     return sizes
+
+
+def _positive_int(text):
+    """Parse an option that must be a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1; use 1 or more")
+    return value
+
+
+def _seed(text):
+    """Parse a seed: a whole number of at least 0."""
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; use 0 or more")
+    return value
+
+
+def _positive_float(text):
+    """Parse a learning rate or a step: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from error
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a finite number above 0")
+    return value
 
 
 def _hidden(text):
@@ -56,8 +94,10 @@ def _make_optimizer(args, steps_per_epoch):
 
 def train(args):
     """Train on a data set and print train and test loss and accuracy."""
+    from threadpoolctl import threadpool_limits
+
     from bpcourse import data
-    from bpcourse.network import Network
+    from bpcourse.network import Network, TrainingDivergedError
 
     dtype = np.dtype(args.dtype)
     X_train, y_train, X_test, y_test = _load(args.dataset, args.seed, dtype)
@@ -69,24 +109,31 @@ def train(args):
     optimizer = _make_optimizer(args, steps_per_epoch)
     print(f"{net}\n{args.dataset}: {X_train.shape[1]} training and "
           f"{X_test.shape[1]} test examples; optimizer {optimizer}")
-    from threadpoolctl import threadpool_limits
-
     start = time.perf_counter()
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        net.fit(
-            X_train,
-            y_train,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            optimizer=optimizer,
-            seed=args.seed,
-            progress=not args.no_progress,
-        )
+    try:
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            _fit(net, X_train, y_train, args, optimizer)
+    except TrainingDivergedError as error:
+        print(f"bpcourse train: {error}", file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - start
     for name, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
         print(f"{name:5}  loss {net.loss(X, y):.4f}  accuracy {net.accuracy(X, y):.4f}")
-    print(f"trained {args.epochs} epochs in {seconds:.1f} s")
+    epochs = "1 epoch" if args.epochs == 1 else f"{args.epochs} epochs"
+    print(f"trained {epochs} in {seconds:.1f} s")
     return 0
+
+
+def _fit(net, X_train, y_train, args, optimizer):
+    net.fit(
+        X_train,
+        y_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=optimizer,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
 
 
 def gradcheck(args):
@@ -138,20 +185,20 @@ def build_parser():
                    help="hidden activation: sigmoid, tanh, relu, leaky_relu, identity")
     t.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
                    default="momentum", help="update rule")
-    t.add_argument("--lr", type=float, default=0.05, help="learning rate")
+    t.add_argument("--lr", type=_positive_float, default=0.05, help="learning rate")
     t.add_argument("--schedule", choices=("none", "step", "cosine"), default="cosine",
                    help="learning-rate schedule over the whole run")
-    t.add_argument("--epochs", type=int, default=40, help="passes over the training set")
-    t.add_argument("--batch-size", type=int, default=32,
+    t.add_argument("--epochs", type=_positive_int, default=40, help="passes over the training set")
+    t.add_argument("--batch-size", type=_positive_int, default=32,
                    help="examples per minibatch")
-    t.add_argument("--seed", type=int, default=0,
+    t.add_argument("--seed", type=_seed, default=0,
                    help="seed of the split, the weights and the shuffling")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="floating-point type of every array")
     t.add_argument("--no-standardize", dest="standardize", action="store_false",
                    help="feed raw features instead of centring and scaling each "
                    "one by the training set's mean and standard deviation")
-    t.add_argument("--threads", type=int, default=1,
+    t.add_argument("--threads", type=_positive_int, default=1,
                    help="BLAS threads while training; the matrices here are small, "
                    "so extra threads mostly add synchronisation")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -170,10 +217,10 @@ def build_parser():
     g.add_argument("--activation", default="tanh", help="hidden activation")
     g.add_argument("--loss", choices=("cross_entropy", "binary_cross_entropy", "mse"),
                    default="cross_entropy", help="loss of the batch")
-    g.add_argument("--batch", type=int, default=5, help="examples N in the batch")
-    g.add_argument("--h", type=float, default=1e-5,
+    g.add_argument("--batch", type=_positive_int, default=5, help="examples N in the batch")
+    g.add_argument("--h", type=_positive_float, default=1e-5,
                    help="central-difference step, in parameter units")
-    g.add_argument("--seed", type=int, default=0, help="seed of weights and batch")
+    g.add_argument("--seed", type=_seed, default=0, help="seed of weights and batch")
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="dtype of the network (the check itself runs in float64)")
     g.set_defaults(run=gradcheck)

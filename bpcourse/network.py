@@ -359,10 +359,13 @@ class Network:
                 with np.errstate(over="ignore", invalid="ignore"):
                     grads = self.gradients(Xb, Yb)
                 if not np.isfinite(grads.loss):
+                    # The optimizer's own rate: ``lr`` is unused when an
+                    # optimizer object is passed.
+                    rate = getattr(optimizer, "lr", lr)
                     raise TrainingDivergedError(
                         f"the loss became {grads.loss} at epoch {epoch}, step "
                         f"{step}: training diverged; try a smaller learning "
-                        f"rate (lr={lr:g} now; try {lr / 10:g})"
+                        f"rate (lr={rate:g} now; try {rate / 10:g})"
                     )
                 optimizer.step(params, grads.as_list())
                 batch_losses.append(grads.loss)

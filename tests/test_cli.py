@@ -46,3 +46,35 @@ def test_invalid_activation_is_reported(capsys):
                  "--no-progress"])
     assert code == 2
     assert "unknown activation 'swish'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--batch-size", "0", "argument --batch-size: 0 is below 1"),
+    ("--epochs", "-3", "argument --epochs: -3 is below 1"),
+    ("--seed", "-1", "argument --seed: -1 is negative"),
+    ("--threads", "0", "argument --threads: 0 is below 1"),
+    ("--hidden", "3,,4", "argument --hidden: '3,,4' is not a comma-separated list"),
+    ("--hidden", "8,0", "has a width below 1"),
+    ("--lr", "0", "argument --lr: 0.0 is not a finite number above 0"),
+    ("--lr", "nan", "argument --lr: nan is not a finite number above 0"),
+])
+def test_train_options_are_checked(option, value, words, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", option, value])
+    assert stop.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_diverging_training_ends_with_one_line(capsys):
+    code = main(["train", "--lr", "1e9", "--epochs", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err
+    # The rate in the message is the one that diverged, not a default.
+    assert "training diverged" in err and "lr=1e+09 now; try 1e+08" in err
+
+
+def test_assign_names_a_missing_notebook(tmp_path, capsys):
+    missing = tmp_path / "absent.ipynb"
+    assert main(["assign", str(missing), "--out", str(tmp_path / "out")]) == 2
+    assert f"notebook not found: {missing}" in capsys.readouterr().err

@@ -26,6 +26,10 @@ def assign(args):
     from bpcourse.grading.assign import parse_points, release
     from bpcourse.grading.spec import Limits
 
+    missing = [source for source in args.sources if not Path(source).is_file()]
+    if missing:
+        raise ValueError(f"notebook not found: {', '.join(missing)}; "
+                         "give the path of an instructor notebook (.ipynb)")
     written = release(
         args.sources,
         args.out,
