@@ -218,8 +218,19 @@ def test_page_in_browser(visit, book_html, docname, width):
     assert opened.errors == [], "script errors"
 
 
-def test_slider_responds_to_keyboard(visit, book_html):
-    """A saved slider is live: the HTML manager moves it and updates its readout."""
+def test_formulas_are_not_tab_stops(visit):
+    page = visit("book/01_forward", 1280).page
+    wait_for_mathjax(page)
+    counts = page.evaluate("""() => ({
+        formulas: document.querySelectorAll("mjx-container").length,
+        stops: document.querySelectorAll('mjx-container[tabindex="0"]').length,
+    })""")
+    assert counts["formulas"] > 50
+    assert counts["stops"] == 0
+
+
+def test_saved_widgets_are_marked_inert(visit, book_html):
+    """Without a kernel a saved widget changes nothing, so it takes no clicks or focus."""
     pages = [
         d for d in toc_docnames()
         if "SliderModel" in (book_html / f"{d}.html").read_text(encoding="utf-8")
@@ -229,18 +240,15 @@ def test_slider_responds_to_keyboard(visit, book_html):
     page = visit(pages[0], 1280).page
     slider = page.locator(".widget-slider").first
     slider.locator(".noUi-handle").wait_for(timeout=15_000)
-    readout = slider.locator(".widget-readout")
-    before = readout.inner_text()
-
-    handle = slider.locator(".noUi-handle").first
-    handle.focus()
-    page.keyboard.press("ArrowRight")
-    if readout.inner_text() == before:  # already at its maximum
-        page.keyboard.press("ArrowLeft")
-        page.keyboard.press("ArrowLeft")
-    page.wait_for_function(
-        "([el, before]) => el.textContent !== before",
-        arg=[readout.element_handle(), before],
-        timeout=5_000,
-    )
-    assert readout.inner_text() != before
+    snapshot = page.locator(".bp-widget-snapshot").first
+    assert snapshot.get_attribute("inert") == ""
+    assert page.locator(".bp-widget-note").first.inner_text().startswith(
+        "Snapshot of the live widget")
+    # Tabbing through the whole page never lands inside the snapshot.
+    inside = page.evaluate("""() => {
+        const snapshot = document.querySelector(".bp-widget-snapshot");
+        const focusable = [...snapshot.querySelectorAll("[tabindex], input, button, select")];
+        focusable.forEach((el) => el.focus());
+        return focusable.some((el) => document.activeElement === el);
+    }""")
+    assert not inside

@@ -34,4 +34,28 @@
     };
   }
   document.addEventListener("DOMContentLoaded", installHub);
+
+  // 3. A saved widget shows its last state, but without a kernel its
+  //    controls change nothing.  Make each one inert (no clicks, no tab
+  //    stops), and say so above it; the kernel-free explorer after it is the
+  //    version that responds on this page.
+  function markSnapshots() {
+    var views = document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]');
+    views.forEach(function (view) {
+      var output = view.closest(".cell_output") || view.parentElement;
+      if (!output || output.classList.contains("bp-widget-snapshot")) {
+        return;
+      }
+      output.classList.add("bp-widget-snapshot");
+      output.setAttribute("inert", "");
+      var note = document.createElement("p");
+      note.className = "bp-widget-note";
+      note.textContent = "Snapshot of the live widget: its controls respond only " +
+        "in a running notebook ('make live' or a launch button). The explorer " +
+        "below works on this page.";
+      output.parentNode.insertBefore(note, output);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", markSnapshots);
 })();

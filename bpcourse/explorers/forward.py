@@ -358,7 +358,8 @@ def forward_frames(activations=FRAME_ACTIVATIONS, inputs=FRAME_INPUTS, dpi=FRAME
         data = _frame_data(activation, x1, x2)
         hidden = ", ".join(f"{value:.2f}" for value in data["a"][1][:, 0])
         return (
-            f"The XOR network with a {activation} hidden layer at x = ({x1:g}, "
+            f"The XOR network with {'an' if activation[0] in 'aeiou' else 'a'} "
+            f"{activation} hidden layer at x = ({x1:g}, "
             f"{x2:g}): hidden activations a¹ = ({hidden}), output ŷ = "
             f"{data['a'][2][0, 0]:.2f}, so class {int(data['a'][2][0, 0] > 0.5)}; "
             f"accuracy {data['accuracy']:.0%} on the 40 XOR points."

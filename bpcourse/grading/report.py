@@ -265,7 +265,7 @@ def report_markdown(spec, results, items):
         "",
     ]
     if summary["unreadable"]:
-        lines += [f"{len(summary['unreadable'])} submissions could not be read (0 "
+        lines += [f"{_submissions(len(summary['unreadable']))} could not be read (0 "
                   f"points): {', '.join(summary['unreadable'])}.", ""]
     lines += [
         "## Questions",
@@ -309,7 +309,7 @@ def report_html(spec, results, items):
         '<img src="histogram.png" alt="Histogram of the total scores" width="600">',
     ]
     if summary["unreadable"]:
-        parts.append(f"<p>{len(summary['unreadable'])} submissions could not be read "
+        parts.append(f"<p>{_submissions(len(summary['unreadable']))} could not be read "
                      f"(0 points): {e(', '.join(summary['unreadable']))}.</p>")
     parts += [
         "<h2>Questions</h2>",
@@ -350,3 +350,7 @@ def write_all(spec, results, out):
     write_histogram(spec, results, out / "histogram.png")
     _write_text(out / "report.md", report_markdown(spec, results, items))
     _write_text(out / "report.html", report_html(spec, results, items))
+
+
+def _submissions(count):
+    return f"{count} submission" + ("" if count == 1 else "s")
