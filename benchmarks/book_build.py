@@ -37,7 +37,7 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 def run(command, cwd=ROOT):
-    """Run ``command``; return its wall time in seconds, or raise with its output."""
+    """Run ``command`` and return its wall time in seconds, or raise with its output."""
     # One BLAS thread for the notebooks, as in the Makefile: with two cores,
     # two workers of two threads each would compete for them.
     env = {**os.environ, **ONE_THREAD}
@@ -51,7 +51,7 @@ def run(command, cwd=ROOT):
 
 
 def quick_toc(folder):
-    """Write a table of contents with the introduction and one chapter; return its path."""
+    """Write a table of contents with the introduction and one chapter, and return its path."""
     toc = {"format": "jb-book", "root": "book/intro",
            "parts": [{"caption": "Chapters", "numbered": True,
                       "chapters": [{"file": QUICK_CHAPTER}]}]}
@@ -77,7 +77,7 @@ def nbval_command(notebooks):
 
 
 def count_pages(html):
-    """The chapter and guide pages, without the index, search and redirect pages."""
+    """Count the chapter and guide pages, leaving out the index, search and redirect pages."""
     return len(list((html / "book").glob("*.html")))
 
 

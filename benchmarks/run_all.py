@@ -5,8 +5,8 @@
 
 PyTorch is a peer in two scripts but not a requirement of the course. When it
 is missing, this script tries ``pip install torch==2.13.0`` (its CPU build)
-into the running environment and says plainly whether that worked; without it
-the scripts measure the other contenders and their tables state that PyTorch is
+into the running environment and prints whether that worked. Without it the
+scripts measure the other contenders, and their tables state that PyTorch is
 missing. The scripts run one after another, so that none slows another down.
 At the end the script prints every ratio and goal line again, and exits with 1
 if a script failed.
@@ -43,7 +43,7 @@ def commands():
 
 
 def ensure_torch():
-    """Install PyTorch's CPU build if it is missing; print what happened."""
+    """Install PyTorch's CPU build if it is missing, and print what happened."""
     if importlib.util.find_spec("torch") is not None:
         return
     print(f"PyTorch is not installed; trying 'pip install {TORCH}'", flush=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 START_TIMEOUT = 60.0
 
 
-#: Where Voila finds the course's page template (``voila/templates/bpcourse``).
+#: Data folder with the course's Voila page template (``voila/templates/bpcourse``).
 SHARE = Path(__file__).resolve().parent / "share"
 
 

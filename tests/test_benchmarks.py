@@ -78,8 +78,8 @@ def test_book_benchmark_quick_run(tmp_path):
     for start in ["full build:", "unchanged rebuild:", "nbval:",
                   "ratio full build / unchanged rebuild:"]:
         assert any(line.startswith(start) for line in done.stdout.splitlines()), start
-    # The quick book holds the introduction and the first chapter.
-    assert "full build: " in done.stdout and "(2 pages)" in done.stdout
+    # The quick book contains the introduction and the first chapter.
+    assert "(2 pages)" in done.stdout
     text = table.read_text(encoding="utf-8")
     assert "| nbval, every cell compared |" in text
     assert "Quick run" in text

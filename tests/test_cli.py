@@ -71,7 +71,8 @@ def test_diverging_training_ends_with_one_line(capsys):
     assert code == 1
     assert "Traceback" not in err
     # The rate in the message is the one that diverged, not a default.
-    assert "training diverged" in err and "lr=1e+09 now; try 1e+08" in err
+    assert "training diverged" in err
+    assert "lr=1e+09 now; try 1e+08" in err
 
 
 def test_assign_names_a_missing_notebook(tmp_path, capsys):

@@ -76,7 +76,7 @@ def _outputs(notebook_path):
         yield from cell.get("outputs", [])
 
 
-def test_every_chapter_with_a_widget_has_a_kernel_free_explorer():
+def test_each_widget_has_stored_frames():
     """The static book cannot run a live widget, so its chapter must also store frames."""
     from pathlib import Path
 

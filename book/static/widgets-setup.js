@@ -37,8 +37,8 @@
 
   // 3. A saved widget shows its last state, but without a kernel its
   //    controls change nothing.  Make each one inert (no clicks, no tab
-  //    stops), and say so above it; the kernel-free explorer after it is the
-  //    version that responds on this page.
+  //    stops) and put a note above it, because the kernel-free explorer after
+  //    it is the version that responds on this page.
   function markSnapshots() {
     var views = document.querySelectorAll(
       'script[type="application/vnd.jupyter.widget-view+json"]');
