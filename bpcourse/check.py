@@ -428,7 +428,7 @@ def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
         return result
     result.message = first_problem
     diagnosis, message = _diagnose(
-        exercise, cases, attempts, learner_arrays, expected, repeat_differs
+        exercise, cases, attempts, learner_arrays, expected, repeat_differs, hidden
     )
     if diagnosis is None and shape_problem:
         diagnosis = WRONG_SHAPE
@@ -441,7 +441,8 @@ def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
     return result
 
 
-def _diagnose(exercise, cases, attempts, learner_arrays, expected, repeat_differs):
+def _diagnose(exercise, cases, attempts, learner_arrays, expected, repeat_differs,
+              hidden=False):
     """Name the mistake: a generic one, or the pitfall the answer reproduces."""
     mutated = sorted({name for attempt in attempts for name in attempt.mutated})
     if mutated:
@@ -461,29 +462,103 @@ def _diagnose(exercise, cases, attempts, learner_arrays, expected, repeat_differ
     usable = [i for i, arrays in enumerate(learner_arrays) if arrays is not None]
     if not usable:
         return None, None
+    table = _PitfallTable(exercise, cases, learner_arrays, expected)
     for pitfall in exercise.pitfalls:
-        differs_somewhere = False
-        matches = True
-        for i in usable:
+        if table.explains(pitfall, usable):
+            return pitfall.name, _pitfall_message(pitfall)
+    return _two_mistakes(exercise, table, usable, learner_arrays, hidden)
+
+
+def _pitfall_message(pitfall):
+    if pitfall.equation:
+        return f"{pitfall.message} See equation ({pitfall.equation})."
+    return pitfall.message
+
+
+class _PitfallTable:
+    """Each pitfall's outputs on each case, computed once, and how they compare."""
+
+    def __init__(self, exercise, cases, learner_arrays, expected):
+        self.exercise = exercise
+        self.cases = cases
+        self.learner = learner_arrays
+        self.expected = expected
+        self._outputs = {}
+
+    def outputs(self, pitfall, i):
+        """Return the pitfall's outputs on case i, or None where the wrong variant fails."""
+        key = (id(pitfall), i)
+        if key not in self._outputs:
             try:
-                wrong = _reference_outputs(pitfall.wrong, cases[i], exercise)
+                self._outputs[key] = _reference_outputs(
+                    pitfall.wrong, self.cases[i], self.exercise
+                )
             except Exception:  # a wrong variant may fail on some shapes
-                matches = False
-                break
-            if not _same_shapes(wrong, expected[i]) or not _matches(
-                wrong, expected[i], exercise
-            ):
-                differs_somewhere = True
-            if not _same_shapes(wrong, learner_arrays[i]) or not _matches(
-                learner_arrays[i], wrong, exercise
-            ):
-                matches = False
-                break
-        if matches and differs_somewhere:
-            message = pitfall.message
-            if pitfall.equation:
-                message += f" See equation ({pitfall.equation})."
-            return pitfall.name, message
+                self._outputs[key] = None
+        return self._outputs[key]
+
+    def reproduces(self, pitfall, i):
+        """True if the learner's result on case i is the pitfall's."""
+        wrong = self.outputs(pitfall, i)
+        return (wrong is not None and _same_shapes(wrong, self.learner[i])
+                and _matches(self.learner[i], wrong, self.exercise))
+
+    def is_right(self, pitfall, i):
+        """True if the pitfall gives the reference result on case i."""
+        wrong = self.outputs(pitfall, i)
+        return (wrong is not None and _same_shapes(wrong, self.expected[i])
+                and _matches(wrong, self.expected[i], self.exercise))
+
+    def explains(self, pitfall, indices):
+        """Return True if the pitfall reproduces every case in indices and is wrong on one."""
+        return (all(self.reproduces(pitfall, i) for i in indices)
+                and not all(self.is_right(pitfall, i) for i in indices))
+
+
+def _two_mistakes(exercise, table, usable, learner_arrays, hidden):
+    """Name two mistakes when each case shows at most one of them.
+
+    A mistake such as a missing maximum in a stable softmax only shows on the
+    cases with large numbers. The first pitfall is the one that reproduces the
+    learner on the most cases. The second must give the reference result on
+    those cases and a wrong result on each of the others. Without such a
+    second pitfall, the others must hold nan or inf to be named as a second
+    mistake at all.
+    """
+    best = None
+    for pitfall in exercise.pitfalls:
+        explained = [i for i in usable if table.reproduces(pitfall, i)]
+        rest = [i for i in usable if i not in explained]
+        if not rest or not explained or not table.explains(pitfall, explained):
+            continue
+        if best is None or len(explained) > len(best[1]):
+            best = (pitfall, explained, rest)
+    if best is None:
+        return None, None
+    first, explained, rest = best
+    second = next(
+        (p for p in exercise.pitfalls if p is not first
+         and all(table.is_right(p, i) for i in explained)
+         and all(table.outputs(p, i) is not None and not table.is_right(p, i)
+                 for i in rest)),
+        None,
+    )
+    if hidden:
+        where = "some of the cases"
+    else:
+        numbers = ", ".join(str(i + 1) for i in rest)
+        where = f"case{'s' if len(rest) > 1 else ''} {numbers}"
+    if second is not None:
+        return first.name, (
+            f"{_pitfall_message(first)} There is a second mistake, which shows on "
+            f"{where}. {_pitfall_message(second)}"
+        )
+    if all(not all(np.all(np.isfinite(a)) for a in learner_arrays[i]) for i in rest):
+        return first.name, (
+            f"{_pitfall_message(first)} There is a second mistake: on {where} your "
+            "result contains nan or inf. Look for an overflow (exp of a large "
+            "number) or a division by zero."
+        )
     return None, None
 
 

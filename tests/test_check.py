@@ -263,6 +263,7 @@ def test_register_rejects_bad_ids():
 def test_unknown_id_suggests_close_ones(monkeypatch):
     from bpcourse.exercises import core
 
+    core.load_all()  # register the chapters before taking the copy
     monkeypatch.setattr(core, "REGISTRY", dict(core.REGISTRY))
     register(SHORT)
     with pytest.raises(ValueError, match="did you mean 'testing.shape'"):
@@ -349,3 +350,54 @@ def test_shape_answer_must_be_whole_numbers(answer):
 @pytest.mark.parametrize("answer", [(3, 5), [3, 5], (np.int64(3), np.int64(5))])
 def test_shape_answer_as_tuple_list_or_numpy_ints(answer):
     assert evaluate_short_answer(_SHAPE_QUESTION, answer).passed
+
+
+def _naive_ce_delta_as_sum(z, Y):
+    """Two mistakes: exp without subtracting the maximum, and no 1/N."""
+    e = np.exp(z)
+    return e / e.sum(axis=0, keepdims=True) - Y
+
+
+def test_two_mistakes_one_overflowing_are_both_named():
+    exercise = get_exercise("loss.softmax_ce_delta")
+    result = _check(_naive_ce_delta_as_sum, exercise)
+    assert not result.passed
+    assert result.diagnosis == "sum_not_mean"
+    assert result.message.startswith("The 1/N is missing")
+    assert "second mistake" in result.message
+    assert "does not subtract the maximum" in result.message
+
+
+def _sigma_prime_missing_then(last_case):
+    """σ′ left out, and something else done to the case with d = 2 (the third)."""
+    def wrong(W_next, delta_next, z):
+        delta = W_next.T @ delta_next
+        return last_case(delta) if z.shape[0] == 2 else delta
+    return wrong
+
+
+def test_overflow_without_a_matching_pitfall_is_described():
+    result = _check(_sigma_prime_missing_then(lambda delta: delta * np.inf))
+    assert result.diagnosis == "sigma_prime_missing"
+    assert result.message.startswith("σ′(z^ℓ) is left out.")
+    assert "second mistake: on case 3 your result contains nan or inf" in result.message
+
+
+def test_second_mistake_in_hidden_mode_names_no_case():
+    result = _check(_sigma_prime_missing_then(lambda delta: delta * np.inf), hidden=True)
+    assert "on some of the cases your result contains nan or inf" in result.message
+    assert "case 3" not in result.message
+
+
+def test_unexplained_finite_rest_gives_no_diagnosis():
+    result = _check(_sigma_prime_missing_then(lambda delta: delta + 0.5))
+    assert result.diagnosis is None
+    assert "second mistake" not in result.message
+
+
+def test_overflow_alone_is_not_a_two_mistake_diagnosis():
+    exercise = get_exercise("loss.softmax_ce_delta")
+    wrong = next(p.wrong for p in exercise.pitfalls if p.name == "max_not_subtracted")
+    result = _check(wrong, exercise)
+    assert result.diagnosis == "max_not_subtracted"
+    assert "second mistake" not in result.message
