@@ -13,6 +13,8 @@ it returned; ``evaluate`` compares those records with the reference.
 
 import copy
 import html
+import inspect
+import re
 import traceback
 from dataclasses import dataclass, field
 
@@ -29,6 +31,19 @@ INPUT_MODIFIED = "input_modified_in_place"
 STATE_BETWEEN_CALLS = "accumulated_across_calls"
 #: Diagnosis for a result of the wrong shape that matches no named pitfall.
 WRONG_SHAPE = "wrong_shape"
+#: Diagnosis for a function whose parameter names differ from the exercise's.
+WRONG_SIGNATURE = "wrong_signature"
+
+_UNEXPECTED_KEYWORD = re.compile(r"got an unexpected keyword argument '(\w+)'")
+_MISSING_ARGUMENTS = re.compile(r"missing \d+ required (?:positional |keyword-only )?arguments?: (.*)")
+
+#: The reason against writing into an argument, for exercises without one of their own.
+_IN_PLACE_REASON = (
+    "The caller still holds the arrays it passed in, such as the values the "
+    "forward pass cached, and reads them again later, so they must stay as they "
+    "were: compute a new array instead of writing into an argument (`*=`, `-=` "
+    "or `a[...] = ...`)."
+)
 
 
 @dataclass
@@ -189,7 +204,7 @@ class CheckResult:
         """Return the cases worth listing: none when each only repeats the headline."""
         if self.hidden or self.passed:
             return []
-        if all(not case.passed and case.message == self.message for case in self.cases):
+        if all(not case.passed and case.message in self.message for case in self.cases):
             return []
         return self.cases
 
@@ -319,12 +334,17 @@ def _shape_message(output, expected_shape, actual_shape):
         f"{output.symbol} should have shape {expected_shape}, that is "
         f"{output.shape}; yours has {actual_shape}"
     )
+    is_column = output.shape.replace(" ", "").endswith(",1)")
     if len(expected_shape) == 2 and actual_shape == expected_shape[::-1]:
         message += ": examples are columns, so check which matrix is transposed"
-    elif len(actual_shape) < len(expected_shape):
+    elif len(actual_shape) < len(expected_shape) and is_column:
         message += ": a sum over the batch keeps the column (keepdims=True)"
         if actual_shape == ():
             message += ", and sums over one axis only"
+    elif actual_shape == ():
+        message += ": your function returned one number, not an array of that shape"
+    elif len(actual_shape) < len(expected_shape):
+        message += ": an axis is missing, as after a sum or an index that drops it"
     return message
 
 
@@ -368,6 +388,7 @@ def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
     first_problem = None
     first_traceback = None
     shape_problem = False
+    parameter_problem = False
     for index, (case, attempt, reference) in enumerate(
         zip(cases, attempts, expected), start=1
     ):
@@ -379,6 +400,9 @@ def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
                     "not implemented yet: replace `raise NotImplementedError` with "
                     "your code"
                 )
+            elif _is_binding_error(attempt):
+                problem = _parameter_message(exercise, attempt.error_message)
+                parameter_problem = True
             else:
                 problem = f"your function raised {attempt.error}: {attempt.error_message}"
                 first_traceback = first_traceback or attempt.traceback
@@ -405,7 +429,8 @@ def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
                     break
         if problem is None and attempt.mutated:
             names = ", ".join(f"`{name}`" for name in attempt.mutated)
-            problem = f"your function changed its argument {names} in place"
+            plural = "s" if len(attempt.mutated) > 1 else ""
+            problem = f"your function changed its argument{plural} {names} in place"
         if problem is None and index == 1 and repeat_differs:
             problem = "a second call on this input returned a different result"
         learner_arrays.append(arrays)
@@ -430,6 +455,8 @@ def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
     diagnosis, message = _diagnose(
         exercise, cases, attempts, learner_arrays, expected, repeat_differs, hidden
     )
+    if diagnosis is None and parameter_problem:
+        diagnosis = WRONG_SIGNATURE
     if diagnosis is None and shape_problem:
         diagnosis = WRONG_SHAPE
     if message is not None:
@@ -441,17 +468,41 @@ def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
     return result
 
 
+def _is_binding_error(attempt):
+    """Return True if the call failed before any line of the learner's function ran.
+
+    Python raises a TypeError when the keyword arguments do not fit the
+    parameters. The traceback then has no frame of the learner's code.
+    """
+    return (attempt.error == "TypeError"
+            and "Traceback (most recent call last)" not in (attempt.traceback or ""))
+
+
+def _parameter_message(exercise, error_message):
+    call = (f"The check calls it as {exercise.signature}, passing each argument "
+            "by name, so its parameters need exactly these names.")
+    unexpected = _UNEXPECTED_KEYWORD.search(error_message or "")
+    if unexpected:
+        return f"your function has no parameter named `{unexpected.group(1)}`. {call}"
+    missing = _MISSING_ARGUMENTS.search(error_message or "")
+    if missing:
+        names = re.findall(r"'(\w+)'", missing.group(1))
+        listed = " and ".join(f"`{name}`" for name in names)
+        verb = "gets" if len(names) == 1 else "get"
+        return f"your function's parameter {listed} {verb} no value. {call}"
+    return f"the check could not call your function: {error_message}. {call}"
+
+
 def _diagnose(exercise, cases, attempts, learner_arrays, expected, repeat_differs,
               hidden=False):
     """Name the mistake: a generic one, or the pitfall the answer reproduces."""
     mutated = sorted({name for attempt in attempts for name in attempt.mutated})
     if mutated:
         names = ", ".join(f"`{name}`" for name in mutated)
+        plural = "s" if len(mutated) > 1 else ""
         return INPUT_MODIFIED, (
-            f"your function changed its argument {names} in place. Values cached by "
-            "the forward pass are read again later, so they must stay as they were: "
-            "compute a new array (`z * mask`) instead of writing into one "
-            "(`z *= mask` or `z[...] = ...`)."
+            f"your function changed its argument{plural} {names} in place. "
+            f"{exercise.in_place_reason or _IN_PLACE_REASON}"
         )
     if repeat_differs:
         return STATE_BETWEEN_CALLS, (
@@ -666,4 +717,12 @@ def check(exercise_id, answer, seed=None):
         )
     cases = exercise.make_cases(SELF_CHECK_SEED if seed is None else seed)
     attempts, repeat_differs = run_attempts(answer, cases)
-    return evaluate(exercise, cases, attempts, repeat_differs)
+    result = evaluate(exercise, cases, attempts, repeat_differs)
+    if result.diagnosis == WRONG_SIGNATURE:
+        try:
+            defined = f"{getattr(answer, '__name__', 'function')}{inspect.signature(answer)}"
+        except (TypeError, ValueError):  # some built-in functions have no signature
+            defined = None
+        if defined:
+            result.message += f" Yours is defined as {defined}."
+    return result

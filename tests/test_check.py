@@ -5,6 +5,8 @@ from bpcourse.check import (
     INPUT_MODIFIED,
     STATE_BETWEEN_CALLS,
     WRONG_SHAPE,
+    WRONG_SIGNATURE,
+    check,
     evaluate,
     evaluate_short_answer,
     run_attempts,
@@ -182,6 +184,47 @@ def test_in_place_modification_is_diagnosed():
     assert not result.passed
     assert result.diagnosis == INPUT_MODIFIED
     assert "`z`" in result.message
+    assert "compute a new array" in result.message
+
+
+def test_wrong_parameter_name_is_named():
+    def delta(W_next, d_next, z):
+        return _delta(W_next, d_next, z)
+
+    result = _check(delta)
+    assert result.diagnosis == WRONG_SIGNATURE
+    assert "no parameter named `delta_next`" in result.message
+    assert "delta(W_next, delta_next, z)" in result.message
+    assert result.traceback is None
+
+
+def test_self_check_shows_the_learners_definition():
+    def affine(W, x, b):
+        return W @ x + b
+
+    result = check("forward.affine", affine)
+    assert result.diagnosis == WRONG_SIGNATURE
+    assert "no parameter named `a_prev`" in result.message
+    assert "Yours is defined as affine(W, x, b)." in result.message
+
+
+def test_missing_parameter_is_named():
+    def delta(W_next, delta_next, z, mask):
+        return _delta(W_next, delta_next, z) * mask
+
+    result = _check(delta)
+    assert result.diagnosis == WRONG_SIGNATURE
+    assert "`mask` gets no value" in result.message
+
+
+def test_type_error_inside_the_function_is_not_a_parameter_mistake():
+    def delta(W_next, delta_next, z):
+        return np.sum(W_next.T @ delta_next, axes=0) * z
+
+    result = _check(delta)
+    assert result.diagnosis != WRONG_SIGNATURE
+    assert "raised TypeError" in result.message
+    assert result.traceback is not None
 
 
 def test_state_between_calls_is_diagnosed():

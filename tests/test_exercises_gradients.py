@@ -164,6 +164,19 @@ def test_central_difference_never_restored_is_diagnosed():
     result = check("gradients.central_difference", never_restored)
     assert not result.passed
     assert result.diagnosis == INPUT_MODIFIED
+    assert "perturb a copy" in result.message
+    assert "forward pass" not in result.message
+
+
+def test_central_difference_scalar_result_has_no_keepdims_hint():
+    def one_number(f, x, h):
+        return (f(x + h) - f(x - h)) / (2 * h)
+
+    result = check("gradients.central_difference", one_number)
+    assert not result.passed
+    assert "yours has ()" in result.message
+    assert "keepdims" not in result.message
+    assert "one number" in result.message
 
 
 def test_central_difference_cases_catch_forward_difference():

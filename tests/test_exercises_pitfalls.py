@@ -103,6 +103,7 @@ def test_given_in_place_code_changes_its_argument():
     assert not result.passed
     assert result.diagnosis == INPUT_MODIFIED
     assert "`a`" in result.message
+    assert "activation the forward pass cached" in result.message
 
 
 def test_in_place_on_copy_is_named():

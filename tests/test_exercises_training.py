@@ -116,6 +116,9 @@ def test_sgd_step_in_place_is_diagnosed():
     result = check("update.sgd_step", sgd_step)
     assert not result.passed
     assert result.diagnosis == INPUT_MODIFIED
+    assert "`W`, `b`" in result.message
+    assert "returns the new W and b" in result.message
+    assert "forward pass" not in result.message
 
 
 def test_sgd_step_random_answer_has_no_diagnosis():

@@ -83,6 +83,10 @@ class CodingExercise:
     pitfalls : list of Pitfall
     rtol, atol : float
         Tolerances of the comparison with the reference.
+    in_place_reason : str, optional
+        The reason this function must not write into its arguments, shown
+        to a learner whose function does. The check has a general reason for
+        exercises that give none.
     """
 
     id: str
@@ -95,6 +99,7 @@ class CodingExercise:
     pitfalls: list = field(default_factory=list)
     rtol: float = 1e-7
     atol: float = 1e-10
+    in_place_reason: str | None = None
 
     kind = "coding"
 

@@ -290,6 +290,12 @@ register(
         signature="central_difference(f, x, h)",
         reference=_central_difference,
         cases=_central_difference_cases,
+        in_place_reason=(
+            "Each evaluation of f must see x as it was, and the caller reads x "
+            "again afterwards: perturb a copy (x plus a step array) instead of "
+            "an entry of x. Adding h and subtracting it again does not always "
+            "give back x, because each operation is rounded."
+        ),
         outputs=[Output("grad", "∂f/∂x", "the shape of x")],
         # Two correct central differences differ by rounding, about ε |f| / h.
         rtol=1e-6,

@@ -146,6 +146,11 @@ register(
         signature="backward_step(W_next, a, delta_next)",
         reference=_backward_step,
         cases=_backward_step_cases,
+        in_place_reason=(
+            "Here `a` is the activation the forward pass cached, and the weight "
+            "gradient reads it after σ′ is computed, so σ′ must be a new array, "
+            "not `a` written over."
+        ),
         outputs=[
             Output("delta", "δ^ℓ", "(d_ℓ, N)"),
             Output("dW_next", "∂L/∂W^{ℓ+1}", "(d_{ℓ+1}, d_ℓ)"),

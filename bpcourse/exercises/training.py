@@ -68,6 +68,12 @@ register(
         signature="sgd_step(W, b, dW, db, lr)",
         reference=_sgd_step,
         cases=_sgd_step_cases,
+        in_place_reason=(
+            "Optimizers in frameworks often update in place, but here the step "
+            "returns the new W and b and leaves the old ones as they were, so "
+            "that the caller can compare the two or take the step again with "
+            "another η: compute new arrays instead of using `-=`."
+        ),
         outputs=[
             Output("W", "W^ℓ", "(d_ℓ, d_{ℓ−1})"),
             Output("b", "b^ℓ", "(d_ℓ, 1)"),
