@@ -162,6 +162,24 @@ def gradcheck(args):
     return 0 if report.passed else 1
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Append each option's default to its help, written as one would type it.
+
+    Flags, options without a default and help texts that already state their
+    default get nothing appended.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or action.nargs == 0 or default is None
+                or default is argparse.SUPPRESS or "default" in text):
+            return text
+        if isinstance(default, (list, tuple)):
+            default = ",".join(str(value) for value in default)
+        return f"{text} (default: {default})".replace("%", "%%")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="bpcourse",
@@ -175,7 +193,7 @@ def build_parser():
         help="train a network and print its train and test accuracy",
         description="Train a multilayer perceptron by backpropagation and print its "
         "train and test loss and accuracy.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     t.add_argument("--dataset", choices=DATASETS, default="digits",
                    help="data set; digits is scikit-learn's bundled 8x8 images")
@@ -210,7 +228,7 @@ def build_parser():
         description="Build a random network and batch, compare its backpropagated "
         "gradients with central differences in float64 and print the report. Exits "
         "with status 1 when the check fails.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     g.add_argument("--sizes", type=_sizes, default=[4, 5, 3], metavar="WIDTHS",
                    help="layer widths d_0,…,d_L, comma-separated")
@@ -222,7 +240,7 @@ def build_parser():
                    help="central-difference step, in parameter units")
     g.add_argument("--seed", type=_seed, default=0, help="seed of weights and batch")
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="dtype of the network (the check itself runs in float64)")
+                   help="dtype of the network; the check itself runs in float64")
     g.set_defaults(run=gradcheck)
 
     def grading_command(name):
@@ -240,7 +258,7 @@ def build_parser():
         "(solutions stripped) to OUT/student/ and the grading spec (exercises, "
         "points, limits, hidden-test seed) to OUT/instructor/, which is for the "
         "instructor only.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     a.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="instructor notebook (.ipynb) with solutions")
@@ -250,22 +268,22 @@ def build_parser():
                    "exercise has 2, split over its hidden cases, a short answer 1")
     a.add_argument("--seed", type=int, default=None,
                    help="seed of the hidden tests; by default a random one")
-    a.add_argument("--question-seconds", type=float, default=None,
-                   help="wall-clock limit per question (default 10)")
-    a.add_argument("--submission-seconds", type=float, default=None,
-                   help="wall-clock limit per submission (default 60)")
-    a.add_argument("--memory-mb", type=int, default=None,
+    a.add_argument("--question-seconds", type=float, default=None, metavar="SECONDS",
+                   help="wall-clock limit per question (default: 10)")
+    a.add_argument("--submission-seconds", type=float, default=None, metavar="SECONDS",
+                   help="wall-clock limit per submission (default: 60)")
+    a.add_argument("--memory-mb", type=int, default=None, metavar="MB",
                    help="memory limit of the process running a submission "
-                   "(default 1024)")
+                   "(default: 1024)")
     a.set_defaults(run=grading_command("assign"))
 
     r = commands.add_parser(
         "grade",
         help="grade a folder of submissions",
-        description="Grade every .ipynb and .py file of SUBMISSIONS (the student id "
+        description="Grade every .ipynb and .py file of SUBMISSIONS_DIR (the student id "
         "is the file name without its suffix) in sandboxed processes, and write "
         "grades.csv, canvas.csv, feedback/ and the class report to OUT.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     r.add_argument("submissions", metavar="SUBMISSIONS_DIR",
                    help="folder with one submission per student")
@@ -275,15 +293,15 @@ def build_parser():
     r.add_argument("--release", default="release",
                    help="release folder in which to find the spec by name")
     r.add_argument("--out", default="results", help="results folder")
-    r.add_argument("--workers", type=int, default=None,
+    r.add_argument("--workers", type=int, default=None, metavar="N",
                    help="submissions graded at once (default: the number of cores)")
     r.add_argument("--resume", action="store_true",
                    help="keep the results of submissions graded by an earlier run")
-    r.add_argument("--question-seconds", type=float, default=None,
+    r.add_argument("--question-seconds", type=float, default=None, metavar="SECONDS",
                    help="override the spec's wall-clock limit per question")
-    r.add_argument("--submission-seconds", type=float, default=None,
+    r.add_argument("--submission-seconds", type=float, default=None, metavar="SECONDS",
                    help="override the spec's wall-clock limit per submission")
-    r.add_argument("--memory-mb", type=int, default=None,
+    r.add_argument("--memory-mb", type=int, default=None, metavar="MB",
                    help="override the spec's memory limit")
     r.add_argument("--sandbox-user", default=None, metavar="USER",
                    help="run all student code as this user (name or uid); by "
@@ -298,7 +316,7 @@ def build_parser():
         help="serve the chapters with live widgets (Voila on 127.0.0.1)",
         description="Start Voila on 127.0.0.1 serving the chapter notebooks, so "
         "every widget responds; print the address; stop on Ctrl-C.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     v.add_argument("--folder", default="book", help="folder of the notebooks")
     v.add_argument("--port", type=int, default=8866, help="TCP port on 127.0.0.1")
