@@ -2,7 +2,7 @@
 
 Checks, at a phone width and a desktop width: no failed request and none to
 another host, MathJax typeset every formula, images loaded, widgets rendered,
-no script error, nothing wider than the window.  Screenshots go to
+no script error or console error, nothing wider than the window.  Screenshots go to
 test-artifacts/.
 """
 
@@ -138,6 +138,7 @@ class PageVisit:
         self.foreign: list[str] = []
         self.failed: list[str] = []
         self.errors: list[str] = []
+        self.console_errors: list[str] = []
         self.context = browser.new_context(viewport={"width": width, "height": 900})
         # Generous, for a machine that is busy running other tests.
         self.context.set_default_timeout(60_000)
@@ -147,6 +148,7 @@ class PageVisit:
         self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
         self.page.on("response", self._response)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", self._console)
         self.page.goto(f"{server}/{docname}.html", wait_until="networkidle")
 
     def _route(self, route):
@@ -157,6 +159,10 @@ class PageVisit:
             route.abort()
         else:
             route.continue_()
+
+    def _console(self, message):
+        if message.type == "error":
+            self.console_errors.append(message.text)
 
     def _response(self, response):
         if response.status >= 400:
@@ -216,6 +222,8 @@ def test_page_in_browser(visit, book_html, docname, width):
     assert opened.foreign == [], "requests to another host"
     assert opened.failed == [], "failed requests"
     assert opened.errors == [], "script errors"
+    # A fresh context has an empty localStorage, as on a reader's first visit.
+    assert opened.console_errors == [], "errors logged to the console"
 
 
 def test_formulas_are_not_tab_stops(visit):
