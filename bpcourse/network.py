@@ -167,8 +167,14 @@ class Network:
         return self.astype(self.dtype)
 
     def astype(self, dtype):
-        """Return an independent copy whose parameters are of ``dtype``."""
-        clone = object.__new__(Network)
+        """Return an independent copy whose parameters are of ``dtype``.
+
+        The copy has the class of ``self``. Attributes that a subclass adds are
+        carried over as they are (not copied); a subclass whose attributes hold
+        parameters converts them in its own ``astype``.
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
         clone.sizes = list(self.sizes)
         clone.dtype = as_float_dtype(dtype)
         clone._loss = self._loss

@@ -147,6 +147,21 @@ def test_float32_gradients_close_to_float64():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_astype_keeps_a_subclass_and_its_attributes():
+    class Labelled(Network):
+        def __init__(self, sizes, label, **kwargs):
+            super().__init__(sizes, **kwargs)
+            self.label = label
+
+    net = Labelled([3, 2], "mine", seed=0)
+    single = net.astype(np.float32)
+    assert type(single) is Labelled
+    assert single.label == "mine"
+    assert single.weights[0].dtype == np.float32
+    single.weights[0][...] = 0.0
+    assert np.any(net.weights[0] != 0.0)
+
+
 def test_forward_cache_holds_each_value_once():
     net = Network([3, 4, 2], seed=0)
     X = np.ones((3, 2))
