@@ -390,6 +390,15 @@ class DeepNetwork(Network):
                 params += [self.gammas[l], self.betas[l]]
         return params
 
+    def parameter_names(self):
+        """Return the names of ``parameters()`` in order: W1, b1, then γ1, β1 where normalized."""
+        names = []
+        for l in range(1, self.num_layers + 1):
+            names += [f"W{l}", f"b{l}"]
+            if self.layer_norm[l - 1]:
+                names += [f"γ{l}", f"β{l}"]
+        return names
+
     def astype(self, dtype):
         """Return an independent ``DeepNetwork`` copy whose parameters are of ``dtype``."""
         clone = super().astype(dtype)

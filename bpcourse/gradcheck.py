@@ -356,8 +356,14 @@ def _check_count(name: str, value, *, minimum: int, allow_none: bool = False):
     return int(value)
 
 
-def _parameter_names(count: int) -> list[str]:
-    # net.parameters() is [W1, b1, W2, b2, …], so position i is layer i // 2 + 1.
+def _parameter_names(net, count: int) -> list[str]:
+    """Return the network's names of its parameters, or W1, b1, W2, … by position."""
+    names = getattr(net, "parameter_names", None)
+    if callable(names):
+        names = list(names())
+        if len(names) == count and len(set(names)) == count:
+            return [str(name) for name in names]
+    # Without names of its own, a network's parameters() is [W1, b1, W2, b2, …].
     return [f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i in range(count)]
 
 
@@ -559,7 +565,7 @@ def gradcheck(
     dtype = np.dtype(net.dtype)
     work = net if dtype == _FLOAT64 else net.astype(np.float64)
     params = work.parameters()
-    names = _parameter_names(len(params))
+    names = _parameter_names(work, len(params))
     backprop = [np.asarray(g) for g in work.gradients(X, Y).as_list()]
     if len(backprop) != len(params):
         raise ValueError(

@@ -162,6 +162,10 @@ class Network:
         """Return the live parameter arrays ``[W1, b1, W2, b2, …]``."""
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
+    def parameter_names(self):
+        """Return the names of ``parameters()``, in its order: ``["W1", "b1", "W2", …]``."""
+        return [f"{kind}{l}" for l in range(1, len(self.weights) + 1) for kind in "Wb"]
+
     def copy(self):
         """Return an independent copy with the same parameters."""
         return self.astype(self.dtype)

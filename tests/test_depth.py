@@ -215,6 +215,26 @@ def test_residual_relu_network_passes_gradcheck():
     assert gradcheck(net, X, y).passed
 
 
+def test_gradcheck_names_normalization_parameters():
+    X, y = _batch()
+    net = DeepNetwork([5, 4, 4, 3], activation="tanh", layer_norm=True, seed=0)
+    _randomize_norm_parameters(net)
+    report = gradcheck(net, X, y)
+    assert report.passed
+    assert list(report.shapes) == ["W1", "b1", "γ1", "β1", "W2", "b2", "γ2", "β2",
+                                   "W3", "b3"]
+    assert report.shapes["γ2"] == (4, 1)
+    assert report.shapes["W3"] == (3, 4)
+
+
+def test_parameter_names_follow_parameters():
+    net = DeepNetwork([5, 4, 3], layer_norm=True, seed=0)
+    names = net.parameter_names()
+    assert len(names) == len(net.parameters())
+    assert names == ["W1", "b1", "γ1", "β1", "W2", "b2"]
+    assert Network([2, 3, 2]).parameter_names() == ["W1", "b1", "W2", "b2"]
+
+
 def test_residual_scalar_by_hand():
     # a¹ = x + σ(W¹x + b¹) with x = 0.5, W¹ = 1, b¹ = −0.5: z¹ = 0, a¹ = 1,
     # ŷ = a¹ = 1, δ² = ŷ − y = 1, ∂L/∂a¹ = 1, δ¹ = σ′(0) = 1/4, ∂L/∂W¹ = δ¹ x = 1/8.
