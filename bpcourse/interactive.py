@@ -68,6 +68,20 @@ _SCRIPT = """
     image.alt = data.alts[key];
   }
   sliders.forEach(function (slider) { slider.addEventListener("input", show); });
+  // On a narrow screen the frame shrinks to the column and its labels get
+  // small; the button shows it at full size in a box that scrolls sideways.
+  var zoom = root.querySelector("button.bp-frames-zoom");
+  var full = false;
+  function layout() {
+    image.style.maxWidth = full ? "none" : "100%%";
+    image.style.width = full ? image.naturalWidth + "px" : "";
+    zoom.setAttribute("aria-pressed", full ? "true" : "false");
+    zoom.textContent = full ? "Fit to the column" : "Show at full size";
+    zoom.hidden = !full && image.clientWidth >= 0.9 * image.naturalWidth;
+  }
+  zoom.addEventListener("click", function () { full = !full; layout(); });
+  if (image.complete) { layout(); } else { image.addEventListener("load", layout); }
+  window.addEventListener("resize", layout);
 })();
 """
 
@@ -199,8 +213,12 @@ class FrameExplorer:
         return (
             f'<div class="bp-frames" id="{element_id}">\n'
             + "\n".join(controls)
-            + f'\n<img class="bp-frames-image" src="{start_uri}" '
-            f'alt="{html.escape(start_alt)}" style="max-width:100%;height:auto">\n'
+            + '\n<button type="button" class="bp-frames-zoom" aria-pressed="false" '
+            'style="margin:0.3em 0" '
+            'hidden>Show at full size</button>'
+            + '\n<div class="bp-frames-view" style="overflow-x:auto">'
+            f'<img class="bp-frames-image" src="{start_uri}" '
+            f'alt="{html.escape(start_alt)}" style="max-width:100%;height:auto"></div>\n'
             f'<script type="application/json" class="bp-frames-data">{payload}'
             "</script>\n"
             f"<script>{_SCRIPT % {'id': json.dumps(element_id)}}</script>\n</div>"

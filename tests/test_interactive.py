@@ -112,3 +112,20 @@ def test_frames_are_palette_pngs_smaller_than_full_colour():
         assert image.size == (180, 180)  # 2 inches at 90 dpi
         assert len(image.getcolors()) <= FRAME_COLOURS
     assert len(data) < len(full.getvalue())
+
+
+def test_html_has_a_hidden_zoom_button():
+    page = _explorer()._repr_html_()
+    button = re.search(r'<button [^>]*class="bp-frames-zoom"[^>]*>([^<]*)</button>', page)
+    assert button is not None
+    assert "hidden" in button.group(0)
+    assert 'aria-pressed="false"' in button.group(0)
+    assert button.group(1) == "Show at full size"
+    assert 'class="bp-frames-view" style="overflow-x:auto"' in page
+
+
+def test_zoom_button_style_keeps_it_hidden():
+    # An inline display value would override the hidden attribute.
+    page = _explorer()._repr_html_()
+    button = re.search(r'<button [^>]*class="bp-frames-zoom"[^>]*>', page).group(0)
+    assert "display" not in button

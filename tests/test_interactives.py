@@ -145,3 +145,60 @@ def test_sliders_switch_frames(visit, book_html):
                 shot_taken = True
         assert opened.errors == [], f"script errors on {docname}"
         assert opened.foreign == [], f"requests to another host from {docname}"
+
+
+# The explorer's image and its box: rendered and natural widths, and whether
+# the box scrolls; and the page's own widths.
+SIZES_JS = """
+(root) => {
+  const image = root.querySelector("img.bp-frames-image");
+  const view = root.querySelector(".bp-frames-view");
+  return {
+    shown: image.clientWidth, natural: image.naturalWidth,
+    viewScrolls: view.scrollWidth > view.clientWidth + 1,
+    pageWidth: document.documentElement.scrollWidth,
+    window: document.documentElement.clientWidth,
+  };
+}
+"""
+
+
+@pytest.mark.parametrize("docname", ["book/03_backward", "book/09_bptt"])
+def test_zoom_shows_full_size_frame_on_a_phone(visit, docname):
+    page = visit(docname, 375).page
+    explorers = page.locator(".bp-frames")
+    assert explorers.count() >= 1
+    for n in range(explorers.count()):
+        root = explorers.nth(n)
+        root.scroll_into_view_if_needed()
+        zoom = root.locator("button.bp-frames-zoom")
+        fitted = root.evaluate(SIZES_JS)
+        assert fitted["shown"] < 0.9 * fitted["natural"]
+        assert zoom.is_visible()
+        assert zoom.get_attribute("aria-pressed") == "false"
+
+        zoom.focus()
+        page.keyboard.press("Enter")
+        full = root.evaluate(SIZES_JS)
+        assert full["shown"] == full["natural"]
+        assert full["viewScrolls"]
+        assert full["pageWidth"] <= full["window"]
+        assert zoom.get_attribute("aria-pressed") == "true"
+        assert zoom.inner_text() == "Fit to the column"
+        if n == 0:
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = docname.replace("/", "_")
+            root.screenshot(path=str(ARTIFACTS / f"{name}-375-full-size.png"))
+
+        zoom.click()
+        assert root.evaluate(SIZES_JS)["shown"] == fitted["shown"]
+        assert zoom.get_attribute("aria-pressed") == "false"
+
+
+def test_zoom_button_hidden_when_frame_fits(visit):
+    page = visit("book/03_backward", 1280).page
+    root = page.locator(".bp-frames").first
+    root.scroll_into_view_if_needed()
+    sizes = root.evaluate(SIZES_JS)
+    button = root.locator("button.bp-frames-zoom")
+    assert button.is_visible() == (sizes["shown"] < 0.9 * sizes["natural"])
