@@ -267,6 +267,32 @@ def test_binder_installs_the_course():
     assert "pip install --no-deps -e ." in post_build.read_text(encoding="utf-8")
 
 
+def test_colab_installs_the_course_first():
+    """Colab opens a chapter without the package, so its first code cell installs it there."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    repository = config["repository"]["url"].rstrip("/")
+    chapters = [name for name in toc_docnames() if (ROOT / f"{name}.ipynb").is_file()]
+    assert chapters
+    for name in chapters:
+        notebook = json.loads((ROOT / f"{name}.ipynb").read_text(encoding="utf-8"))
+        first = next(c for c in notebook["cells"] if c["cell_type"] == "code")
+        source = "".join(first["source"])
+        assert 'if "google.colab" in sys.modules:' in source, name
+        assert f'%pip install --quiet "bpcourse @ git+{repository}"' in source, name
+        # Only Colab readers need it: the book leaves it out, elsewhere it does nothing.
+        assert "remove-cell" in first["metadata"].get("tags", []), name
+        assert first["outputs"] == [], name
+
+
+def test_colab_cell_is_not_in_the_built_pages(book_html):
+    for name in toc_docnames():
+        if (ROOT / f"{name}.ipynb").is_file():
+            text = (book_html / f"{name}.html").read_text(encoding="utf-8")
+            assert "google.colab" not in text, name
+
+
 def test_every_figure_has_alt_text_and_a_caption(book_html):
     missing = []
     for page in html_pages(book_html):
