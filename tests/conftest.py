@@ -1,4 +1,6 @@
 import fcntl
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -55,3 +57,20 @@ def book_html() -> Path:
     if done.returncode != 0:
         pytest.fail(f"the book build failed:\n{done.stdout[-6000:]}\n{done.stderr[-6000:]}")
     return BUILD / "html"
+
+
+# --- Equation labels, shared by the test_exercises_*.py files -----------------
+
+
+def equation_labels(path: Path) -> list[str]:
+    """Return a notebook's equation labels in the order the page numbers them.
+
+    A labelled display equation opens with a line such as ``$$ (eq-bptt-dh)``.
+    """
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    markdown = "\n".join(
+        "".join(cell["source"]) for cell in notebook["cells"]
+        if cell["cell_type"] == "markdown"
+    )
+    label = r"^\$\$ \((eq-[a-z0-9-]+)\)$"
+    return re.findall(label, markdown, flags=re.MULTILINE)

@@ -1,7 +1,8 @@
-"""The architectures chapter's exercises: references pass and agree with the package, pitfalls are named."""
+"""The architectures chapter's exercises: references agree with the package.
 
-import json
-import re
+The checks every coding exercise shares are in test_exercises_common.py.
+"""
+
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from bpcourse.check import check
 from bpcourse.exercises import architectures
 from bpcourse.exercises.core import get_exercise
 from bpcourse.layers import attention, conv, graph_conv
+from conftest import equation_labels
 
 CODING = [
     "architectures.conv2d_backward_input",
@@ -24,38 +26,7 @@ FLOAT64_TOL = 1e-12
 CHAPTER = Path(__file__).resolve().parent.parent / "book" / "13_architectures.ipynb"
 
 
-def _pitfalls(exercise_ids):
-    return [
-        pytest.param(exercise_id, pitfall, id=f"{exercise_id}:{pitfall.name}")
-        for exercise_id in exercise_ids
-        for pitfall in get_exercise(exercise_id).pitfalls
-    ]
-
-
 # --- Every coding exercise ----------------------------------------------------------
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_passes_its_check(exercise_id):
-    result = check(exercise_id, get_exercise(exercise_id).reference)
-    assert result.passed, str(result)
-    assert result.diagnosis is None
-
-
-@pytest.mark.parametrize("exercise_id, pitfall", _pitfalls(CODING))
-def test_pitfall_is_diagnosed(exercise_id, pitfall):
-    result = check(exercise_id, pitfall.wrong)
-    assert not result.passed
-    assert result.diagnosis == pitfall.name
-    assert pitfall.message in result.message
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_pitfalls_hold_for_other_seeds(exercise_id):
-    for pitfall in get_exercise(exercise_id).pitfalls:
-        for seed in (1, 2, 3):
-            result = check(exercise_id, pitfall.wrong, seed=seed)
-            assert result.diagnosis == pitfall.name, (pitfall.name, seed)
 
 
 @pytest.mark.parametrize("exercise_id", CODING)
@@ -73,16 +44,6 @@ def test_random_answer_has_no_diagnosis(exercise_id):
     result = check(exercise_id, random_answer)
     assert not result.passed
     assert result.diagnosis is None
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_leaves_arguments_unchanged(exercise_id):
-    exercise = get_exercise(exercise_id)
-    for case in exercise.make_cases(0):
-        before = {name: np.copy(value) for name, value in case.items()}
-        exercise.reference(**case)
-        for name, value in case.items():
-            np.testing.assert_array_equal(value, before[name], err_msg=name)
 
 
 # --- Agreement with bpcourse.layers -------------------------------------------------
@@ -161,16 +122,6 @@ def test_im2col_bytes_accepts_answer():
 # --- Equation numbers -----------------------------------------------------------------
 
 
-def _equation_labels():
-    """Return the chapter's equation labels in the order the page numbers them."""
-    notebook = json.loads(CHAPTER.read_text(encoding="utf-8"))
-    markdown = "\n".join(
-        "".join(cell["source"]) for cell in notebook["cells"]
-        if cell["cell_type"] == "markdown"
-    )
-    return re.findall(r"^\$\$ \((eq-[a-z0-9-]+)\)$", markdown, flags=re.MULTILINE)
-
-
 @pytest.mark.parametrize(
     "constant, label",
     [
@@ -183,5 +134,5 @@ def _equation_labels():
     ],
 )
 def test_equation_number_matches_chapter(constant, label):
-    labels = _equation_labels()
+    labels = equation_labels(CHAPTER)
     assert getattr(architectures, constant) == f"13.{labels.index(label) + 1}"

@@ -1,4 +1,7 @@
-"""The δ-recursion chapter's exercises: references pass, pitfalls are named."""
+"""The δ-recursion chapter's exercises: references agree with the network, other mistakes are named.
+
+The checks every coding exercise shares are in test_exercises_common.py.
+"""
 
 import numpy as np
 import pytest
@@ -11,22 +14,6 @@ from bpcourse.network import Network
 CODING = ["backward.output_delta", "backward.delta_recursion", "backward.backward_pass"]
 
 
-def _pitfalls(exercise_ids):
-    return [
-        pytest.param(exercise_id, pitfall, id=f"{exercise_id}:{pitfall.name}")
-        for exercise_id in exercise_ids
-        for pitfall in get_exercise(exercise_id).pitfalls
-    ]
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_passes_its_check(exercise_id):
-    exercise = get_exercise(exercise_id)
-    result = check(exercise_id, exercise.reference)
-    assert result.passed, str(result)
-    assert result.diagnosis is None
-
-
 @pytest.mark.parametrize("exercise_id", CODING)
 def test_cases_include_one_and_several_examples(exercise_id):
     exercise = get_exercise(exercise_id)
@@ -35,22 +22,6 @@ def test_cases_include_one_and_several_examples(exercise_id):
     widths = {array.shape[1] for array in first}
     assert 1 in widths
     assert max(widths) > 1
-
-
-@pytest.mark.parametrize("exercise_id, pitfall", _pitfalls(CODING))
-def test_pitfall_is_diagnosed(exercise_id, pitfall):
-    result = check(exercise_id, pitfall.wrong)
-    assert not result.passed
-    assert result.diagnosis == pitfall.name
-    assert pitfall.message in result.message
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_pitfalls_hold_for_other_seeds(exercise_id):
-    for pitfall in get_exercise(exercise_id).pitfalls:
-        for seed in (1, 2, 3):
-            result = check(exercise_id, pitfall.wrong, seed=seed)
-            assert result.diagnosis == pitfall.name, (pitfall.name, seed)
 
 
 def test_output_delta_random_answer_has_no_diagnosis():

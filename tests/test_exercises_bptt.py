@@ -1,7 +1,8 @@
-"""The BPTT chapter's exercises: references pass and agree with the package, pitfalls are named."""
+"""The BPTT chapter's exercises: references agree with the package.
 
-import json
-import re
+The checks every coding exercise shares are in test_exercises_common.py.
+"""
+
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,7 @@ from bpcourse.check import INPUT_MODIFIED, STATE_BETWEEN_CALLS, check
 from bpcourse.exercises import bptt
 from bpcourse.exercises.core import get_exercise
 from bpcourse.rnn import RNN, truncation_windows
-
-CODING = [
-    "bptt.step_backward",
-    "bptt.backward_through_time",
-    "bptt.truncated_windows",
-]
+from conftest import equation_labels
 
 #: float64 results of the same arithmetic in another order agree to a few ulps.
 FLOAT64_TOL = 1e-12
@@ -24,63 +20,11 @@ FLOAT64_TOL = 1e-12
 CHAPTER = Path(__file__).resolve().parent.parent / "book" / "09_bptt.ipynb"
 
 
-def _pitfalls(exercise_ids):
-    return [
-        pytest.param(exercise_id, pitfall, id=f"{exercise_id}:{pitfall.name}")
-        for exercise_id in exercise_ids
-        for pitfall in get_exercise(exercise_id).pitfalls
-    ]
-
-
 def _cases(exercise_id, seed=0):
     return get_exercise(exercise_id).make_cases(seed)
 
 
-# --- Every coding exercise ----------------------------------------------------------
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_passes_its_check(exercise_id):
-    result = check(exercise_id, get_exercise(exercise_id).reference)
-    assert result.passed, str(result)
-    assert result.diagnosis is None
-
-
-@pytest.mark.parametrize("exercise_id, pitfall", _pitfalls(CODING))
-def test_pitfall_is_diagnosed(exercise_id, pitfall):
-    result = check(exercise_id, pitfall.wrong)
-    assert not result.passed
-    assert result.diagnosis == pitfall.name
-    assert pitfall.message in result.message
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_pitfalls_hold_for_other_seeds(exercise_id):
-    for pitfall in get_exercise(exercise_id).pitfalls:
-        for seed in (1, 2, 3):
-            result = check(exercise_id, pitfall.wrong, seed=seed)
-            assert result.diagnosis == pitfall.name, (pitfall.name, seed)
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_leaves_arguments_unchanged(exercise_id):
-    exercise = get_exercise(exercise_id)
-    for case in exercise.make_cases(0):
-        before = {name: np.copy(value) for name, value in case.items()}
-        exercise.reference(**case)
-        for name, value in case.items():
-            np.testing.assert_array_equal(value, before[name], err_msg=name)
-
-
 # --- bptt.step_backward -------------------------------------------------------------
-
-
-def _network_for_step(case):
-    d_h, d_x = case["W_hh"].shape[0], case["x"].shape[0]
-    rnn = RNN(d_x=d_x, d_h=d_h, d_y=case["dy"].shape[0])
-    rnn.W_hh[...] = case["W_hh"]
-    rnn.W_hy[...] = case["W_hy"]
-    return rnn
 
 
 def test_step_backward_matches_package_loop():
@@ -258,16 +202,6 @@ def test_vanishing_bound_matches_measurement():
 # --- Equation numbers -----------------------------------------------------------------
 
 
-def _equation_labels():
-    """Return the chapter's equation labels in the order the page numbers them."""
-    notebook = json.loads(CHAPTER.read_text(encoding="utf-8"))
-    markdown = "\n".join(
-        "".join(cell["source"]) for cell in notebook["cells"]
-        if cell["cell_type"] == "markdown"
-    )
-    return re.findall(r"^\$\$ \((eq-[a-z0-9-]+)\)$", markdown, flags=re.MULTILINE)
-
-
 @pytest.mark.parametrize(
     "constant, label",
     [
@@ -279,5 +213,5 @@ def _equation_labels():
     ],
 )
 def test_equation_number_matches_chapter(constant, label):
-    labels = _equation_labels()
+    labels = equation_labels(CHAPTER)
     assert getattr(bptt, constant) == f"9.{labels.index(label) + 1}"

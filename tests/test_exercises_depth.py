@@ -1,4 +1,7 @@
-"""The depth chapter's exercises: references pass, pitfalls and mistakes are named."""
+"""The depth chapter's exercises: cases are varied, other mistakes are named.
+
+The checks every coding exercise shares are in test_exercises_common.py.
+"""
 
 import numpy as np
 import pytest
@@ -9,21 +12,15 @@ from bpcourse.exercises.core import get_exercise
 CODING = ["depth.residual_backward", "depth.layernorm_backward", "depth.clip_global_norm"]
 
 
-def _pitfalls(exercise_ids):
-    return [
-        pytest.param(exercise_id, pitfall, id=f"{exercise_id}:{pitfall.name}")
-        for exercise_id in exercise_ids
-        for pitfall in get_exercise(exercise_id).pitfalls
-    ]
+@pytest.mark.parametrize("exercise_id", CODING)
+def test_exercise_belongs_to_chapter_7(exercise_id):
+    assert get_exercise(exercise_id).chapter == 7
 
 
 @pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_passes_its_check(exercise_id):
-    exercise = get_exercise(exercise_id)
-    assert exercise.chapter == 7
-    result = check(exercise_id, exercise.reference)
-    assert result.passed, str(result)
-    assert result.diagnosis is None
+def test_pitfalls_cite_chapter_7_equations(exercise_id):
+    for pitfall in get_exercise(exercise_id).pitfalls:
+        assert pitfall.equation.startswith("7."), pitfall.name
 
 
 @pytest.mark.parametrize("exercise_id", ["depth.residual_backward", "depth.layernorm_backward"])
@@ -44,23 +41,6 @@ def test_clip_cases_clip_and_leave_alone():
         norms.append(norm > case["max_norm"])
     assert any(norms)
     assert not all(norms)
-
-
-@pytest.mark.parametrize("exercise_id, pitfall", _pitfalls(CODING))
-def test_pitfall_is_diagnosed(exercise_id, pitfall):
-    result = check(exercise_id, pitfall.wrong)
-    assert not result.passed
-    assert result.diagnosis == pitfall.name
-    assert pitfall.message in result.message
-    assert pitfall.equation.startswith("7.")
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_pitfalls_hold_for_other_seeds(exercise_id):
-    for pitfall in get_exercise(exercise_id).pitfalls:
-        for seed in (1, 2, 3):
-            result = check(exercise_id, pitfall.wrong, seed=seed)
-            assert result.diagnosis == pitfall.name, (pitfall.name, seed)
 
 
 def test_residual_random_answer_has_no_diagnosis():

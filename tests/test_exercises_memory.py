@@ -1,4 +1,7 @@
-"""The memory chapter's exercises: references pass, pitfalls and mistakes are named."""
+"""The memory chapter's exercises: references agree with the network, other mistakes are named.
+
+The checks every coding exercise shares are in test_exercises_common.py.
+"""
 
 import numpy as np
 import pytest
@@ -11,20 +14,15 @@ from bpcourse.network import Network
 CODING = ["memory.recompute_segment", "memory.segment_backward"]
 
 
-def _pitfalls(exercise_ids):
-    return [
-        pytest.param(exercise_id, pitfall, id=f"{exercise_id}:{pitfall.name}")
-        for exercise_id in exercise_ids
-        for pitfall in get_exercise(exercise_id).pitfalls
-    ]
+@pytest.mark.parametrize("exercise_id", CODING)
+def test_exercise_belongs_to_chapter_8(exercise_id):
+    assert get_exercise(exercise_id).chapter == 8
 
 
 @pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_passes_its_check(exercise_id):
-    exercise = get_exercise(exercise_id)
-    assert exercise.chapter == 8
-    result = check(exercise_id, exercise.reference)
-    assert result.passed, str(result)
+def test_pitfalls_cite_chapter_8_equations(exercise_id):
+    for pitfall in get_exercise(exercise_id).pitfalls:
+        assert pitfall.equation.startswith("8."), pitfall.name
 
 
 @pytest.mark.parametrize("exercise_id", CODING)
@@ -32,23 +30,6 @@ def test_cases_include_one_and_several_examples(exercise_id):
     widths = {case["a_start"].shape[1] for case in get_exercise(exercise_id).make_cases(0)}
     assert 1 in widths
     assert max(widths) > 1
-
-
-@pytest.mark.parametrize("exercise_id, pitfall", _pitfalls(CODING))
-def test_pitfall_is_diagnosed(exercise_id, pitfall):
-    result = check(exercise_id, pitfall.wrong)
-    assert not result.passed
-    assert result.diagnosis == pitfall.name
-    assert pitfall.message in result.message
-    assert pitfall.equation.startswith("8.")
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_pitfalls_hold_for_other_seeds(exercise_id):
-    for pitfall in get_exercise(exercise_id).pitfalls:
-        for seed in (1, 2, 3):
-            result = check(exercise_id, pitfall.wrong, seed=seed)
-            assert result.diagnosis == pitfall.name, (pitfall.name, seed)
 
 
 def test_recompute_reference_matches_the_network():

@@ -1,4 +1,7 @@
-"""The pitfalls chapter's exercises: references pass, the given bugs are named."""
+"""The pitfalls chapter's exercises: the given bugs are named.
+
+The checks every coding exercise shares are in test_exercises_common.py.
+"""
 
 import numpy as np
 import pytest
@@ -19,29 +22,6 @@ SHORT = [
     "pitfalls.symptom_of_large_lr",
     "pitfalls.gradient_through_round",
 ]
-
-
-def _pitfalls(exercise_ids):
-    return [
-        pytest.param(exercise_id, pitfall, id=f"{exercise_id}:{pitfall.name}")
-        for exercise_id in exercise_ids
-        for pitfall in get_exercise(exercise_id).pitfalls
-    ]
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_passes_its_check(exercise_id):
-    result = check(exercise_id, get_exercise(exercise_id).reference)
-    assert result.passed, str(result)
-    assert result.diagnosis is None
-
-
-@pytest.mark.parametrize("exercise_id, pitfall", _pitfalls(CODING))
-def test_pitfall_is_diagnosed(exercise_id, pitfall):
-    result = check(exercise_id, pitfall.wrong)
-    assert not result.passed
-    assert result.diagnosis == pitfall.name
-    assert pitfall.message in result.message
 
 
 @pytest.mark.parametrize("exercise_id", CODING)

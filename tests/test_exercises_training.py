@@ -1,7 +1,8 @@
-"""The training chapter's exercises: references pass and agree with the package, pitfalls are named."""
+"""The training chapter's exercises: references agree with the package.
 
-import json
-import re
+The checks every coding exercise shares are in test_exercises_common.py.
+"""
+
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from bpcourse.exercises import training
 from bpcourse.exercises.core import get_exercise
 from bpcourse.network import Network
 from bpcourse.optim import SGD, Momentum
+from conftest import equation_labels
 
 CODING = [
     "update.sgd_step",
@@ -27,14 +29,6 @@ FLOAT64_TOL = 1e-12
 CHAPTER = Path(__file__).resolve().parent.parent / "book" / "05_training.ipynb"
 
 
-def _pitfalls(exercise_ids):
-    return [
-        pytest.param(exercise_id, pitfall, id=f"{exercise_id}:{pitfall.name}")
-        for exercise_id in exercise_ids
-        for pitfall in get_exercise(exercise_id).pitfalls
-    ]
-
-
 def _cases(exercise_id, seed=0):
     return get_exercise(exercise_id).make_cases(seed)
 
@@ -43,43 +37,9 @@ def _cases(exercise_id, seed=0):
 
 
 @pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_passes_its_check(exercise_id):
-    exercise = get_exercise(exercise_id)
-    result = check(exercise_id, exercise.reference)
-    assert result.passed, str(result)
-    assert result.diagnosis is None
-
-
-@pytest.mark.parametrize("exercise_id, pitfall", _pitfalls(CODING))
-def test_pitfall_is_diagnosed(exercise_id, pitfall):
-    result = check(exercise_id, pitfall.wrong)
-    assert not result.passed
-    assert result.diagnosis == pitfall.name
-    assert pitfall.message in result.message
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_pitfalls_hold_for_other_seeds(exercise_id):
-    for pitfall in get_exercise(exercise_id).pitfalls:
-        for seed in (1, 2, 3):
-            result = check(exercise_id, pitfall.wrong, seed=seed)
-            assert result.diagnosis == pitfall.name, (pitfall.name, seed)
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
 def test_learning_rates_are_not_one(exercise_id):
     for case in _cases(exercise_id):
         assert case["lr"] != 1.0
-
-
-@pytest.mark.parametrize("exercise_id", CODING)
-def test_reference_leaves_arguments_unchanged(exercise_id):
-    exercise = get_exercise(exercise_id)
-    for case in exercise.make_cases(0):
-        before = {name: np.copy(value) for name, value in case.items()}
-        exercise.reference(**case)
-        for name, value in case.items():
-            np.testing.assert_array_equal(value, before[name], err_msg=name)
 
 
 # --- update.sgd_step ----------------------------------------------------------------
@@ -294,16 +254,6 @@ def test_lr_too_large_rejects_unknown_choice():
 # --- Equation numbers -----------------------------------------------------------------
 
 
-def _equation_labels():
-    """Return the chapter's equation labels in the order the page numbers them."""
-    notebook = json.loads(CHAPTER.read_text(encoding="utf-8"))
-    markdown = "\n".join(
-        "".join(cell["source"]) for cell in notebook["cells"]
-        if cell["cell_type"] == "markdown"
-    )
-    return re.findall(r"^\$\$ \((eq-[a-z-]+)\)$", markdown, flags=re.MULTILINE)
-
-
 @pytest.mark.parametrize(
     "constant, label",
     [
@@ -314,5 +264,5 @@ def _equation_labels():
     ],
 )
 def test_equation_number_matches_chapter(constant, label):
-    labels = _equation_labels()
+    labels = equation_labels(CHAPTER)
     assert getattr(training, constant) == f"5.{labels.index(label) + 1}"
