@@ -683,6 +683,20 @@ def _known_mistake(exercise, answer, description):
     return f"{description} is not right; reread the section and try again", None
 
 
+def _course_function(function):
+    """Return the dotted name of a function from the course package, or None.
+
+    The exercises' own references and pitfalls are left out, because the
+    package's tests check them.
+    """
+    module = getattr(function, "__module__", None) or ""
+    if module == "bpcourse" or (
+        module.startswith("bpcourse.") and not module.startswith("bpcourse.exercises")
+    ):
+        return f"{module}.{getattr(function, '__qualname__', 'function')}"
+    return None
+
+
 def check(exercise_id, answer, seed=None):
     """Check an answer to the exercise ``exercise_id`` and return the result.
 
@@ -714,6 +728,19 @@ def check(exercise_id, answer, seed=None):
                 f"pass your function itself, such as check({exercise.id!r}, "
                 f"{exercise.function_name}); got {_kind(answer)}"
             ),
+        )
+    borrowed = _course_function(answer)
+    if borrowed:
+        return CheckResult(
+            exercise.id,
+            exercise.title,
+            passed=False,
+            message=(
+                f"this is the course package's own {borrowed}, not a function you "
+                f"wrote: define {exercise.signature} yourself with `def` and pass "
+                "that function"
+            ),
+            diagnosis="missing_function",
         )
     cases = exercise.make_cases(SELF_CHECK_SEED if seed is None else seed)
     attempts, repeat_differs = run_attempts(answer, cases)

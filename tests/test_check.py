@@ -444,3 +444,22 @@ def test_overflow_alone_is_not_a_two_mistake_diagnosis():
     result = _check(wrong, exercise)
     assert result.diagnosis == "max_not_subtracted"
     assert "second mistake" not in result.message
+
+
+def test_package_function_is_not_an_answer():
+    from bpcourse.activations import softmax
+
+    result = check("loss.softmax", softmax)
+    assert not result.passed
+    assert result.diagnosis == "missing_function"
+    assert "bpcourse.activations.softmax" in result.message
+    assert "softmax(z) yourself" in result.message
+
+
+def test_learners_own_wrapper_is_checked():
+    from bpcourse.activations import softmax as course_softmax
+
+    def softmax(z):
+        return course_softmax(z)
+
+    assert check("loss.softmax", softmax).passed

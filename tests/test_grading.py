@@ -132,9 +132,32 @@ def hostile_submissions(folder, out, port):
             return x * factor
     """))
     write(folder / "uses_activations.ipynb", *cells_with(sigmoid="""
+        from bpcourse.activations import tanh
+        def sigmoid(z):
+            return (1 + tanh(z / 2)) / 2
+    """))
+    # A def of the student's own that only calls the package's function of
+    # the same name, imported under another name or through its module.
+    write(folder / "wraps_course_answer.ipynb", *cells_with(sigmoid="""
         from bpcourse.activations import sigmoid as course_sigmoid
         def sigmoid(z):
             return course_sigmoid(z)
+    """))
+    write(folder / "wraps_course_module.ipynb", *cells_with(sigmoid="""
+        import bpcourse.activations as act
+        def sigmoid(z):
+            return act.sigmoid(z)
+    """))
+    # The exercise's function imported from the package instead of written.
+    write(folder / "imported_answer.ipynb", *cells_with(sigmoid="""
+        from bpcourse.activations import sigmoid
+    """))
+    # The student's own cell does not parse, so the import is all that is left.
+    write(folder / "imported_after_syntax_error.ipynb",
+          "from bpcourse.activations import sigmoid\n",
+          *cells_with(sigmoid="""
+        def sigmoid(z)
+            return 1 / (1 + np.exp(-z))
     """))
     escape = f"/tmp/bpcourse-escape-{os.getpid()}"
     write(folder / "writes_outside.ipynb", *cells_with(scale=f"""
@@ -406,6 +429,29 @@ def test_activations_module_may_be_imported(batch):
     assert points(batch, "uses_activations") == FULL
 
 
+@pytest.mark.parametrize("student", ["wraps_course_answer", "wraps_course_module"])
+def test_wrapped_course_answer_scores_zero(batch, student):
+    wrapped = question(batch, student, "gtest.sigmoid")
+    assert wrapped["points"] == 0
+    assert "sigmoid from the bpcourse package" in wrapped["message"]
+    assert "this exercise's answer" in wrapped["message"]
+
+
+def test_imported_answer_scores_zero(batch):
+    imported = question(batch, "imported_answer", "gtest.sigmoid")
+    assert imported["points"] == 0
+    assert imported["diagnosis"] == "missing_function"
+    assert "is imported" in imported["message"]
+    assert "from bpcourse.activations import sigmoid" in imported["message"]
+
+
+def test_import_left_after_syntax_error_scores_zero(batch):
+    imported = question(batch, "imported_after_syntax_error", "gtest.sigmoid")
+    assert imported["points"] == 0
+    assert "is imported" in imported["message"]
+    assert "syntax error" in imported["message"]
+
+
 def test_wrong_signature_is_explained(batch):
     wrong = question(batch, "wrong_signature", "gtest.affine")
     assert wrong["diagnosis"] == "wrong_signature"
@@ -510,7 +556,9 @@ def test_class_report_item_analysis(batch):
     report = (out / "report.md").read_text()
     assert "histogram.png" in report
     assert "`bias_missing`" in report
-    assert "`missing_function` (2)" in report
+    # reordered and syntax_error lack the sigmoid; imported_answer and
+    # imported_after_syntax_error import it
+    assert "`missing_function` (4)" in report
     assert "3 submissions could not be read" in report
     assert "`unreadable_submission`" not in report
     assert (out / "histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

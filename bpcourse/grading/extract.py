@@ -112,8 +112,10 @@ class QuestionCode:
 
 
 #: Modules of the package that graded code may import and that hidden inputs
-#: may contain objects of: they contain no reference answer, the chapters' own
-#: solutions import the activations, and exercises pass test functions.
+#: may contain objects of: the chapters' own solutions import the activations,
+#: and exercises pass test functions. A function of theirs that has the
+#: exercise's own name (softmax, for the softmax exercise) is that exercise's
+#: answer, and an answer that uses it is rejected (see ``_borrowed_answer``).
 SHAREABLE_MODULES = ("bpcourse.activations", "bpcourse.functions")
 
 
@@ -443,6 +445,48 @@ def _course_problem(statements, unresolved, submission):
     return None
 
 
+def _borrowed_answer(statements, root, function_name):
+    """Explain why an answer that calls the package's function of the same name fails.
+
+    ``from bpcourse.activations import softmax as s`` followed by a ``def
+    softmax`` that returns ``s(z)`` would pass the softmax exercise with the
+    package's code, and so would ``activations.softmax(z)`` after ``import
+    bpcourse.activations as activations``.
+    """
+    module_names = set()
+    for statement in statements:
+        node = statement.node
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (
+            node.module in SHAREABLE_MODULES
+        ):
+            for alias in node.names:
+                if alias.name == function_name:
+                    return _borrowed_message(statement, f"{node.module}.{function_name}")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "bpcourse":
+            module_names |= {alias.asname or alias.name for alias in node.names
+                             if f"bpcourse.{alias.name}" in SHAREABLE_MODULES}
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in SHAREABLE_MODULES:
+                    module_names.add(alias.asname or alias.name.split(".")[0])
+    for sub in ast.walk(root.node):
+        if isinstance(sub, ast.Attribute) and sub.attr == function_name:
+            base = sub.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in module_names:
+                return _borrowed_message(root, f"{ast.unparse(sub.value)}.{function_name}")
+    return None
+
+
+def _borrowed_message(statement, qualified):
+    first = statement.source.strip().splitlines()[0][:120]
+    return (
+        f"this answer uses {qualified} from the bpcourse package ({statement.cell}: "
+        f"`{first}`), which is this exercise's answer: write the code yourself"
+    )
+
+
 def _parameters(signature):
     """Return the parameter names of a signature such as ``affine(W, a_prev, b)``."""
     try:
@@ -503,9 +547,23 @@ def _coding_code(submission, exercise, checks):
             message += "; " + "; ".join(skipped)
         return QuestionCode(problem="missing", message=message, function=name)
     root = definitions[-1]
+    if isinstance(root.node, (ast.Import, ast.ImportFrom)):
+        # The name means an imported function, such as a library's softmax:
+        # grading it would give the library's marks to the student.
+        message = (
+            f"`{name}` in your submission is imported ({root.cell}: "
+            f"`{root.source.strip()}`), not a function you wrote: define "
+            f"{exercise.signature} yourself with `def`"
+        )
+        skipped = [note for note in submission.notes if "syntax error" in note]
+        if skipped:
+            message += "; " + "; ".join(skipped)
+        return QuestionCode(problem="missing", message=message, function=name)
     statements, unresolved = _closure(submission, [root])
     code = QuestionCode(statements=statements, function=name)
-    problem = _course_problem(statements, unresolved, submission)
+    problem = _course_problem(statements, unresolved, submission) or _borrowed_answer(
+        statements, root, exercise.function_name
+    )
     if problem:
         code.problem, code.message = "course_import", problem
         return code
