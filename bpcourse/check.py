@@ -138,7 +138,8 @@ def run_attempts(function, cases):
     """
     attempts = [_call(function, case) for case in cases]
     repeat_differs = False
-    if cases and attempts[0].error is None:
+    # Two generators are never the same object; that is not state.
+    if cases and attempts[0].error is None and not inspect.isgenerator(attempts[0].value):
         again = _call(function, cases[0])
         repeat_differs = again.error is not None or not _same(
             _plain(again.value), _plain(attempts[0].value)
@@ -287,6 +288,17 @@ def _as_outputs(value, exercise):
     expected = exercise.outputs
     if value is None:
         return None, "your function returned None: did it forget to `return` the result?"
+    if inspect.isgenerator(value):
+        return None, (
+            "your function returned a generator: it uses `yield` where `return` "
+            "belongs"
+        )
+    if (len(expected) == 1 and isinstance(value, (tuple, list)) and len(value) == 1
+            and isinstance(value[0], np.ndarray)):
+        return None, (
+            f"{expected[0].symbol} is a {type(value).__name__} holding one array: "
+            "return the array itself (look for a trailing comma or brackets)"
+        )
     if len(expected) > 1:
         if not isinstance(value, (tuple, list)) or len(value) != len(expected):
             names = ", ".join(o.name for o in expected)
@@ -311,6 +323,11 @@ def _as_outputs(value, exercise):
                 f"{output.symbol} is {_kind(item)}: expected a numpy array of shape "
                 f"{output.shape}"
             )
+        if item.dtype == np.bool_:
+            return None, (
+                f"{output.symbol} has dtype bool: expected floating-point numbers "
+                "(convert it with `.astype(float)`)"
+            )
         if not np.issubdtype(item.dtype, np.floating):
             return None, (
                 f"{output.symbol} has dtype {item.dtype}: expected floating-point "
@@ -330,10 +347,10 @@ def _kind(value):
 
 
 def _shape_message(output, expected_shape, actual_shape):
-    message = (
-        f"{output.symbol} should have shape {expected_shape}, that is "
-        f"{output.shape}; yours has {actual_shape}"
-    )
+    message = f"{output.symbol} should have shape {expected_shape}"
+    if output.shape.replace(" ", "") != str(expected_shape).replace(" ", ""):
+        message += f", that is {output.shape}"
+    message += f"; yours has {actual_shape}"
     is_column = output.shape.replace(" ", "").endswith(",1)")
     if len(expected_shape) == 2 and actual_shape == expected_shape[::-1]:
         message += ": examples are columns, so check which matrix is transposed"
@@ -346,6 +363,21 @@ def _shape_message(output, expected_shape, actual_shape):
     elif len(actual_shape) < len(expected_shape):
         message += ": an axis is missing, as after a sum or an index that drops it"
     return message
+
+
+def _precision_note(dtype, expected_dtype):
+    """Name a result's lower precision, which may explain a small difference."""
+    if (dtype == expected_dtype or not np.issubdtype(dtype, np.floating)
+            or not np.issubdtype(expected_dtype, np.floating)):
+        return ""
+    eps = np.finfo(dtype).eps
+    if eps <= np.finfo(expected_dtype).eps:
+        return ""
+    return (
+        f"; yours is {dtype} where the expected result is {expected_dtype}, and "
+        f"{dtype} rounds each operation by up to about {eps / 2:.0e} relative: "
+        f"compute in {expected_dtype}, the precision of the inputs"
+    )
 
 
 def _matches(arrays, expected, exercise):
@@ -426,6 +458,7 @@ def evaluate(exercise, cases, attempts, repeat_differs=False, hidden=False):
                         f"{output.symbol} has the right shape but wrong values "
                         f"(largest absolute difference {error:.3g})"
                     )
+                    problem += _precision_note(array.dtype, ref.dtype)
                     break
         if problem is None and attempt.mutated:
             names = ", ".join(f"`{name}`" for name in attempt.mutated)
@@ -571,7 +604,8 @@ def _two_mistakes(exercise, table, usable, learner_arrays, hidden):
 
     A mistake such as a missing maximum in a stable softmax only shows on the
     cases with large numbers. The first pitfall is the one that reproduces the
-    learner on the most cases. The second must give the reference result on
+    learner on the most cases, and on more than half of them. The second must
+    give the reference result on
     those cases and a wrong result on each of the others. Without such a
     second pitfall, the others must hold nan or inf to be named as a second
     mistake at all.
@@ -580,7 +614,11 @@ def _two_mistakes(exercise, table, usable, learner_arrays, hidden):
     for pitfall in exercise.pitfalls:
         explained = [i for i in usable if table.reproduces(pitfall, i)]
         rest = [i for i in usable if i not in explained]
-        if not rest or not explained or not table.explains(pitfall, explained):
+        # It must explain most cases: a pitfall that agrees on one or two
+        # special cases (N = 1, K = N) is a coincidence, not a diagnosis.
+        if not rest or 2 * len(explained) <= len(usable):
+            continue
+        if not table.explains(pitfall, explained):
             continue
         if best is None or len(explained) > len(best[1]):
             best = (pitfall, explained, rest)

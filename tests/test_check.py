@@ -463,3 +463,64 @@ def test_learners_own_wrapper_is_checked():
         return course_softmax(z)
 
     assert check("loss.softmax", softmax).passed
+
+
+def test_dividing_by_classes_is_not_two_mistakes():
+    def divided_by_classes(z, Y):
+        return (_softmax(z) - Y) / z.shape[0]
+
+    result = check("loss.softmax_ce_delta", divided_by_classes)
+    assert not result.passed
+    assert "second mistake" not in result.message
+
+
+def test_mean_without_keepdims_is_not_two_mistakes():
+    result = check("backward.bias_gradient", lambda delta: delta.mean(axis=1))
+    assert not result.passed
+    assert "second mistake" not in result.message
+
+
+def test_generator_is_named():
+    def delta(W_next, delta_next, z):
+        yield _delta(W_next, delta_next, z)
+
+    result = _check(delta)
+    assert result.diagnosis != STATE_BETWEEN_CALLS
+    assert "generator" in result.message
+    assert "`yield`" in result.message
+
+
+def test_one_element_tuple_is_named():
+    result = _check(lambda W_next, delta_next, z: (_delta(W_next, delta_next, z),))
+    assert "a tuple holding one array" in result.message
+    assert "np.array(" not in result.message
+
+
+def test_lower_precision_result_names_its_dtype():
+    def single(W_next, delta_next, z):
+        return _delta(W_next, delta_next, z).astype(np.float16)
+
+    result = _check(single)
+    assert not result.passed
+    assert "float16" in result.message
+    assert "float64" in result.message
+
+
+def test_bool_result_is_not_called_an_integer():
+    result = _check(lambda W_next, delta_next, z: z > 0)
+    assert "dtype bool" in result.message
+    assert "integer" not in result.message
+
+
+def test_shape_in_symbols_is_not_repeated():
+    exercise = CodingExercise(
+        id="testing.total",
+        chapter=2,
+        title="a total",
+        signature="total(z)",
+        reference=lambda z: np.sum(z),
+        cases=lambda rng: [dict(z=rng.normal(size=(3, 2)))],
+        outputs=[Output("L", "L", "()")],
+    )
+    result = _check(lambda z: np.sum(z, axis=0), exercise)
+    assert "L should have shape (); yours has (2,)" in result.message
