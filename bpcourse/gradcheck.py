@@ -356,6 +356,23 @@ def _check_count(name: str, value, *, minimum: int, allow_none: bool = False):
     return int(value)
 
 
+def _check_step_changes_parameters(h, names, params):
+    """Raise ValueError if θ ± h rounds back to θ for some parameter entry."""
+    for name, p in zip(names, params):
+        p = np.asarray(p, dtype=np.float64)
+        if p.size == 0:
+            continue
+        largest = float(np.max(np.abs(p)))
+        if largest + h == largest:
+            spacing = float(np.spacing(largest))
+            raise ValueError(
+                f"h = {h:g} is too small for {name}: its entries reach {largest:.3g}, "
+                f"where float64 numbers are {spacing:.2g} apart, so θ + h rounds "
+                "back to θ and every central difference would be 0/0. Use an h "
+                "between about 1e-7 and 1e-3 (the default is 1e-5)."
+            )
+
+
 def _parameter_names(net, count: int) -> list[str]:
     """Return the network's names of its parameters, or W1, b1, W2, … by position."""
     names = getattr(net, "parameter_names", None)
@@ -566,6 +583,7 @@ def gradcheck(
     work = net if dtype == _FLOAT64 else net.astype(np.float64)
     params = work.parameters()
     names = _parameter_names(work, len(params))
+    _check_step_changes_parameters(h, names, params)
     backprop = [np.asarray(g) for g in work.gradients(X, Y).as_list()]
     if len(backprop) != len(params):
         raise ValueError(

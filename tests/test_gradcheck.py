@@ -436,3 +436,20 @@ def test_bad_batch_raises_from_network():
     net = Network([3, 4, 2], activation="tanh", seed=SEED)
     with pytest.raises(ValueError, match="X has shape"):
         gradcheck(net, np.zeros((5, 2)), np.array([0, 1]))
+
+
+def test_step_too_small_to_change_parameters_is_refused():
+    net = Network([3, 4, 2], activation="tanh", seed=SEED)
+    X, Y = batch_for(net)
+    with pytest.raises(ValueError, match=r"h = 1e-20 is too small for W1") as caught:
+        gradcheck(net, X, Y, h=1e-20)
+    assert "between about 1e-7 and 1e-3" in str(caught.value)
+
+
+def test_smallest_step_that_changes_parameters_is_accepted():
+    net = Network([3, 4, 2], activation="tanh", seed=SEED)
+    X, Y = batch_for(net)
+    largest = max(float(np.max(np.abs(p))) for p in net.parameters())
+    h = 4 * float(np.spacing(largest))
+    report = gradcheck(net, X, Y, h=h)
+    assert report.h == h
