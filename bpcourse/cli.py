@@ -62,6 +62,60 @@ def _positive_float(text):
     return value
 
 
+def _layer_sizes(text):
+    """Parse the widths d_0,…,d_L of a whole network: at least an input and an output."""
+    sizes = _sizes(text)
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} gives one width: give the input and the output widths at "
+            "least, such as 4,3"
+        )
+    return sizes
+
+
+def _hidden_activation(text):
+    """Parse the name of an activation that a hidden layer may use."""
+    from bpcourse.activations import ACTIVATIONS
+
+    # softmax couples the units of a layer, so it is an output activation only.
+    valid = sorted(name for name in ACTIVATIONS if name != "softmax")
+    if text not in valid:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a hidden activation: choose one of {', '.join(valid)}"
+        )
+    return text
+
+
+#: The smallest memory limit of a graded submission. Importing numpy failed
+#: under a 128 MB address-space limit and worked under 200 MB (Linux, x86-64),
+#: so a lower limit fails every submission before its code runs.
+MIN_MEMORY_MB = 256
+
+
+def _memory_mb(text):
+    """Parse a memory limit in MB, at least ``MIN_MEMORY_MB``."""
+    value = _positive_int(text)
+    if value < MIN_MEMORY_MB:
+        raise argparse.ArgumentTypeError(
+            f"{value} MB is below {MIN_MEMORY_MB}: Python with numpy needs more "
+            "than 128 MB of address space before any student code runs"
+        )
+    return value
+
+
+def _port(text):
+    """Parse a TCP port number."""
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number: use a whole number from 1 to 65535"
+        ) from error
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: use 1 to 65535")
+    return value
+
+
 def _hidden(text):
     if text.strip() in ("", "none"):
         return []
@@ -199,7 +253,7 @@ def build_parser():
                    help="data set; digits is scikit-learn's bundled 8x8 images")
     t.add_argument("--hidden", type=_hidden, default=[256], metavar="WIDTHS",
                    help="hidden layer widths, comma-separated, or 'none'")
-    t.add_argument("--activation", default="relu",
+    t.add_argument("--activation", type=_hidden_activation, default="relu",
                    help="hidden activation: sigmoid, tanh, relu, leaky_relu, identity")
     t.add_argument("--optimizer", choices=("sgd", "momentum", "adam"),
                    default="momentum", help="update rule")
@@ -230,9 +284,10 @@ def build_parser():
         "with status 1 when the check fails.",
         formatter_class=_HelpFormatter,
     )
-    g.add_argument("--sizes", type=_sizes, default=[4, 5, 3], metavar="WIDTHS",
+    g.add_argument("--sizes", type=_layer_sizes, default=[4, 5, 3], metavar="WIDTHS",
                    help="layer widths d_0,…,d_L, comma-separated")
-    g.add_argument("--activation", default="tanh", help="hidden activation")
+    g.add_argument("--activation", type=_hidden_activation, default="tanh",
+                   help="hidden activation")
     g.add_argument("--loss", choices=("cross_entropy", "binary_cross_entropy", "mse"),
                    default="cross_entropy", help="loss of the batch")
     g.add_argument("--batch", type=_positive_int, default=5, help="examples N in the batch")
@@ -266,13 +321,13 @@ def build_parser():
     a.add_argument("--points", action="append", metavar="ID=POINTS",
                    help="points of one exercise (repeatable); by default a coding "
                    "exercise has 2, split over its hidden cases, a short answer 1")
-    a.add_argument("--seed", type=int, default=None,
+    a.add_argument("--seed", type=_seed, default=None,
                    help="seed of the hidden tests; by default a random one")
-    a.add_argument("--question-seconds", type=float, default=None, metavar="SECONDS",
+    a.add_argument("--question-seconds", type=_positive_float, default=None, metavar="SECONDS",
                    help="wall-clock limit per question (default: 10)")
-    a.add_argument("--submission-seconds", type=float, default=None, metavar="SECONDS",
+    a.add_argument("--submission-seconds", type=_positive_float, default=None, metavar="SECONDS",
                    help="wall-clock limit per submission (default: 60)")
-    a.add_argument("--memory-mb", type=int, default=None, metavar="MB",
+    a.add_argument("--memory-mb", type=_memory_mb, default=None, metavar="MB",
                    help="memory limit of the process running a submission "
                    "(default: 1024)")
     a.set_defaults(run=grading_command("assign"))
@@ -293,15 +348,15 @@ def build_parser():
     r.add_argument("--release", default="release",
                    help="release folder in which to find the spec by name")
     r.add_argument("--out", default="results", help="results folder")
-    r.add_argument("--workers", type=int, default=None, metavar="N",
+    r.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="submissions graded at once (default: the number of cores)")
     r.add_argument("--resume", action="store_true",
                    help="keep the results of submissions graded by an earlier run")
-    r.add_argument("--question-seconds", type=float, default=None, metavar="SECONDS",
+    r.add_argument("--question-seconds", type=_positive_float, default=None, metavar="SECONDS",
                    help="override the spec's wall-clock limit per question")
-    r.add_argument("--submission-seconds", type=float, default=None, metavar="SECONDS",
+    r.add_argument("--submission-seconds", type=_positive_float, default=None, metavar="SECONDS",
                    help="override the spec's wall-clock limit per submission")
-    r.add_argument("--memory-mb", type=int, default=None, metavar="MB",
+    r.add_argument("--memory-mb", type=_memory_mb, default=None, metavar="MB",
                    help="override the spec's memory limit")
     r.add_argument("--sandbox-user", default=None, metavar="USER",
                    help="run all student code as this user (name or uid); by "
@@ -319,7 +374,7 @@ def build_parser():
         formatter_class=_HelpFormatter,
     )
     v.add_argument("--folder", default="book", help="folder of the notebooks")
-    v.add_argument("--port", type=int, default=8866, help="TCP port on 127.0.0.1")
+    v.add_argument("--port", type=_port, default=8866, help="TCP port on 127.0.0.1")
     v.set_defaults(run=live)
     return parser
 

@@ -61,11 +61,35 @@ def test_console_script_version():
     assert result.stdout.strip()
 
 
-def test_invalid_activation_is_reported(capsys):
-    code = main(["train", "--dataset", "xor", "--activation", "swish", "--epochs", "1",
-                 "--no-progress"])
-    assert code == 2
-    assert "unknown activation 'swish'" in capsys.readouterr().err
+@pytest.mark.parametrize("name", ["swish", "softmax"])
+def test_invalid_hidden_activation_is_reported(name, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", "--dataset", "xor", "--activation", name, "--epochs", "1",
+              "--no-progress"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --activation: {name!r} is not a hidden activation" in err
+    assert "identity, leaky_relu, relu, sigmoid, tanh" in err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["gradcheck", "--sizes", "4"], "argument --sizes: '4' gives one width"),
+    (["gradcheck", "--activation", "softmax"], "'softmax' is not a hidden activation"),
+    (["assign", "x.ipynb", "--seed", "-5"], "argument --seed: -5 is negative"),
+    (["assign", "x.ipynb", "--question-seconds", "0"],
+     "argument --question-seconds: 0.0 is not a finite number above 0"),
+    (["assign", "x.ipynb", "--memory-mb", "1"], "argument --memory-mb: 1 MB is below 256"),
+    (["grade", "s", "--assignment", "a", "--workers", "0"], "argument --workers: 0 is below 1"),
+    (["grade", "s", "--assignment", "a", "--submission-seconds", "inf"],
+     "argument --submission-seconds: inf is not a finite number above 0"),
+    (["live", "--port", "abc"], "argument --port: 'abc' is not a port number"),
+    (["live", "--port", "70000"], "argument --port: 70000 is not a port"),
+])
+def test_other_options_are_checked(argv, words, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert words in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("option, value, words", [
