@@ -14,6 +14,7 @@ it returned; ``evaluate`` compares those records with the reference.
 import copy
 import html
 import inspect
+import itertools
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ INPUT_MODIFIED = "input_modified_in_place"
 STATE_BETWEEN_CALLS = "accumulated_across_calls"
 #: Diagnosis for a result of the wrong shape that matches no named pitfall.
 WRONG_SHAPE = "wrong_shape"
+#: Diagnosis for a function that returns the right arrays in another order.
+WRONG_ORDER = "outputs_in_wrong_order"
 #: Diagnosis for a function whose parameter names differ from the exercise's.
 WRONG_SIGNATURE = "wrong_signature"
 
@@ -550,7 +553,36 @@ def _diagnose(exercise, cases, attempts, learner_arrays, expected, repeat_differ
     for pitfall in exercise.pitfalls:
         if table.explains(pitfall, usable):
             return pitfall.name, _pitfall_message(pitfall)
+    # After the pitfalls, which may name a swap more precisely (a VJP that
+    # gives each input the other's gradient).
+    order = _output_order(exercise, usable, learner_arrays, expected)
+    if order is not None:
+        names = ", ".join(output.name for output in exercise.outputs)
+        return WRONG_ORDER, (
+            "your function returns the right arrays in the wrong order: return "
+            f"({names}), in that order"
+        )
     return _two_mistakes(exercise, table, usable, learner_arrays, hidden)
+
+
+def _output_order(exercise, usable, learner_arrays, expected):
+    """Return the order that makes the learner's outputs right on every case, or None.
+
+    Only an order other than the given one counts, and only for exercises
+    with several outputs.
+    """
+    count = len(exercise.outputs)
+    if count < 2:
+        return None
+    for order in itertools.permutations(range(count)):
+        if order == tuple(range(count)):
+            continue
+        if all(
+            _matches([learner_arrays[i][k] for k in order], expected[i], exercise)
+            for i in usable
+        ):
+            return order
+    return None
 
 
 def _pitfall_message(pitfall):

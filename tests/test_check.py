@@ -4,6 +4,7 @@ import pytest
 from bpcourse.check import (
     INPUT_MODIFIED,
     STATE_BETWEEN_CALLS,
+    WRONG_ORDER,
     WRONG_SHAPE,
     WRONG_SIGNATURE,
     check,
@@ -524,3 +525,27 @@ def test_shape_in_symbols_is_not_repeated():
     )
     result = _check(lambda z: np.sum(z, axis=0), exercise)
     assert "L should have shape (); yours has (2,)" in result.message
+
+
+def test_outputs_in_wrong_order_are_named():
+    def sgd_step(W, b, dW, db, lr):
+        return b - lr * db, W - lr * dW
+
+    result = check("update.sgd_step", sgd_step)
+    assert result.diagnosis == WRONG_ORDER
+    assert "return (W, b), in that order" in result.message
+
+
+def test_same_shape_outputs_in_wrong_order_are_named():
+    exercise = get_exercise("update.sgd_step")
+
+    def swapped(W, b, dW, db, lr):
+        new_W, new_b = exercise.reference(W, b, dW, db, lr)
+        return new_b, new_W
+
+    # Square weights and a bias of the same shape are told apart by value.
+    cases = [dict(W=np.eye(2), b=np.ones((2, 2)), dW=np.ones((2, 2)),
+                  db=np.zeros((2, 2)), lr=0.5)]
+    attempts, repeat = run_attempts(swapped, cases)
+    result = evaluate(exercise, cases, attempts, repeat)
+    assert result.diagnosis == WRONG_ORDER
