@@ -114,7 +114,9 @@ def _call(function, kwargs):
     attempt = Attempt()
     try:
         attempt.value = function(**arguments)
-    except Exception as error:  # the learner's code may raise anything
+    # The learner's code may raise anything, sys.exit() included; Ctrl-C
+    # (KeyboardInterrupt) still stops the check.
+    except (Exception, SystemExit) as error:
         attempt.error = type(error).__name__
         attempt.error_message = str(error)
         # Drop the frame of this module so the traceback starts in the
@@ -706,16 +708,19 @@ def evaluate_short_answer(exercise, answer):
                 problem, diagnosis = _known_mistake(exercise, answer, "that choice")
     elif isinstance(expected, tuple):
         shape = _as_shape(answer)
+        what = exercise.tuple_name
         if shape is None:
-            problem = (f"expected a shape as a tuple of whole numbers, such as (3, 5); "
-                       f"got {answer!r}")
+            named, example = (("a shape", "(3, 5)") if what == "shape"
+                              else (f"the {what}", "(0, 1, 2)"))
+            problem = (f"expected {named} as a tuple of whole numbers, such as "
+                       f"{example}; got {answer!r}")
         elif shape != expected:
-            problem, diagnosis = _known_mistake(exercise, shape, f"shape {shape}")
+            problem, diagnosis = _known_mistake(exercise, shape, f"{what} {shape}")
     else:
         if isinstance(answer, bool) or not isinstance(answer, (int, float, np.number)):
             problem = f"expected a number; got {_kind(answer)}"
         elif not np.isclose(answer, expected, rtol=exercise.rtol, atol=exercise.atol):
-            problem, diagnosis = _known_mistake(exercise, answer, f"{answer!r}")
+            problem, diagnosis = _known_mistake(exercise, answer, _number(answer))
     passed = problem is None
     return CheckResult(
         exercise_id=exercise.id,
@@ -724,6 +729,13 @@ def evaluate_short_answer(exercise, answer):
         message="correct" if passed else problem,
         diagnosis=diagnosis,
     )
+
+
+def _number(value):
+    """Write a number as Python would, without numpy's ``np.float64(...)`` wrapper."""
+    if isinstance(value, (np.integer, int)):
+        return repr(int(value))
+    return repr(float(value))
 
 
 def _as_shape(answer):
@@ -785,6 +797,11 @@ def check(exercise_id, answer, seed=None):
     CheckResult
         Displays itself as HTML in a notebook and as text in a terminal.
     """
+    if callable(exercise_id) and isinstance(answer, str):
+        raise TypeError(
+            "check takes the exercise id first and your answer second, such as "
+            f"check({answer!r}, {getattr(exercise_id, '__name__', 'your_function')})"
+        )
     exercise = get_exercise(exercise_id)
     if isinstance(exercise, ShortAnswer):
         return evaluate_short_answer(exercise, answer)

@@ -549,3 +549,35 @@ def test_same_shape_outputs_in_wrong_order_are_named():
     attempts, repeat = run_attempts(swapped, cases)
     result = evaluate(exercise, cases, attempts, repeat)
     assert result.diagnosis == WRONG_ORDER
+
+
+def test_swapped_check_arguments_are_explained():
+    with pytest.raises(TypeError, match=r"check\('testing.delta', _delta\)"):
+        check(_delta, "testing.delta")
+
+
+def test_sys_exit_in_learner_code_is_caught():
+    import sys
+
+    def leaves(W_next, delta_next, z):
+        sys.exit(3)
+
+    result = _check(leaves)
+    assert not result.passed
+    assert "raised SystemExit" in result.message
+
+
+def test_numpy_number_answer_is_written_plainly():
+    number = ShortAnswer("testing.number", 2, "n", "p", answer=0.25)
+    result = evaluate_short_answer(number, np.float64(2.5))
+    assert "np.float64" not in result.message
+    assert "2.5 is not right" in result.message
+
+
+def test_tuple_answer_other_than_shape_is_named():
+    boundaries = get_exercise("memory.checkpoint_segments")
+    wrong = evaluate_short_answer(boundaries, (0, 3, 6, 10))
+    assert wrong.message.startswith("boundaries (0, 3, 6, 10) is not right")
+    unusable = evaluate_short_answer(boundaries, "0, 4, 7, 10")
+    assert "expected the boundaries as a tuple" in unusable.message
+    assert "shape" not in unusable.message

@@ -128,6 +128,9 @@ class ShortAnswer:
     choices : list of str, optional
     mistakes : dict
         Known wrong answers mapped to the message that explains them.
+    tuple_name : str
+        What a tuple answer is, as messages name it: ``"shape"`` unless the
+        tuple is something else, such as the boundaries of segments.
     """
 
     id: str
@@ -139,6 +142,7 @@ class ShortAnswer:
     atol: float = 0.0
     choices: list | None = None
     mistakes: dict = field(default_factory=dict)
+    tuple_name: str = "shape"
 
     kind = "short"
 

@@ -337,6 +337,11 @@ register(
         signature="clip_global_norm(grads, max_norm)",
         reference=_clip_global_norm,
         cases=_clip_cases,
+        in_place_reason=(
+            "The caller still holds `grads` and may read them again, for example "
+            "to log the norm before clipping or to compare it with the clipped "
+            "one: return new arrays instead of scaling the given ones in place."
+        ),
         outputs=[
             Output("dW1", "clipped ∂L/∂W¹", "(d_1, d_0)"),
             Output("db1", "clipped ∂L/∂b¹", "(d_1, 1)"),

@@ -73,6 +73,7 @@ register(
             "boundaries (b_0, …, b_k): segment j holds layers b_j + 1 … b_{j+1}."
         ),
         answer=(0, 4, 7, 10),
+        tuple_name="boundaries",
         mistakes={
             (0, 3, 6, 10): (
                 "the longer segment is the last one; segment_boundaries gives the "
