@@ -72,7 +72,10 @@ _SCRIPT = """
   // small; the button shows it at full size in a box that scrolls sideways.
   var zoom = root.querySelector("button.bp-frames-zoom");
   var full = false;
+  var view = root.querySelector(".bp-frames-view");
   function layout() {
+    // A frame that fits the column at its full size needs no zoom.
+    if (full && view.clientWidth >= image.naturalWidth) { full = false; }
     image.style.maxWidth = full ? "none" : "100%%";
     image.style.width = full ? image.naturalWidth + "px" : "";
     zoom.setAttribute("aria-pressed", full ? "true" : "false");
@@ -80,7 +83,9 @@ _SCRIPT = """
     zoom.hidden = !full && image.clientWidth >= 0.9 * image.naturalWidth;
   }
   zoom.addEventListener("click", function () { full = !full; layout(); });
-  if (image.complete) { layout(); } else { image.addEventListener("load", layout); }
+  // Frames may differ in width, so each new frame is laid out when it loads.
+  image.addEventListener("load", layout);
+  if (image.complete) { layout(); }
   window.addEventListener("resize", layout);
 })();
 """

@@ -202,3 +202,57 @@ def test_zoom_button_hidden_when_frame_fits(visit):
     sizes = root.evaluate(SIZES_JS)
     button = root.locator("button.bp-frames-zoom")
     assert button.is_visible() == (sizes["shown"] < 0.9 * sizes["natural"])
+
+
+# True once the explorer's current frame has loaded.
+LOADED_JS = """
+(root) => { const image = root.querySelector("img.bp-frames-image");
+            return image.complete && image.naturalWidth > 0; }
+"""
+
+
+def _settle(page, root):
+    page.wait_for_function(LOADED_JS, arg=root.element_handle())
+    page.wait_for_timeout(50)  # the load handler runs after complete turns true
+
+
+def test_zoomed_frames_keep_their_own_width(visit):
+    page = visit("book/13_architectures", 375).page
+    widths_seen = set()
+    explorers = page.locator(".bp-frames")
+    for n in range(explorers.count()):
+        root = explorers.nth(n)
+        root.scroll_into_view_if_needed()
+        zoom = root.locator("button.bp-frames-zoom")
+        if not zoom.is_visible():
+            continue
+        zoom.click()
+        data = root.evaluate(DATA_JS)
+        sliders = root.locator("input.bp-frames-slider")
+        for i in range(sliders.count()):
+            for position in range(len(data["values"][i])):
+                sliders.nth(i).evaluate(SET_VALUE_JS, position)
+                _settle(page, root)
+                sizes = root.evaluate(SIZES_JS)
+                widths_seen.add(sizes["natural"])
+                if zoom.get_attribute("aria-pressed") == "true":
+                    assert sizes["shown"] == sizes["natural"], (n, i, position)
+                assert sizes["pageWidth"] <= sizes["window"]
+    # The chapter's frames differ in width, which is what this test is about.
+    assert len(widths_seen) >= 2
+
+
+def test_widening_the_window_ends_the_zoom(visit):
+    opened = visit("book/03_backward", 375)
+    page = opened.page
+    root = page.locator(".bp-frames").first
+    root.scroll_into_view_if_needed()
+    zoom = root.locator("button.bp-frames-zoom")
+    zoom.click()
+    assert zoom.get_attribute("aria-pressed") == "true"
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.wait_for_timeout(200)
+    sizes = root.evaluate(SIZES_JS)
+    assert sizes["shown"] == sizes["natural"]
+    assert zoom.get_attribute("aria-pressed") == "false"
+    assert not zoom.is_visible()
