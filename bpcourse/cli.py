@@ -29,26 +29,25 @@ def _sizes(text):
     return sizes
 
 
-def _positive_int(text):
-    """Parse an option that must be a whole number of at least 1."""
+def _whole_number(text, minimum, below):
+    """Parse a whole number of at least ``minimum``; ``below`` says what a smaller one is."""
     try:
         value = int(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is below 1; use 1 or more")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{value} is {below}; use {minimum} or more")
     return value
+
+
+def _positive_int(text):
+    """Parse an option that must be a whole number of at least 1."""
+    return _whole_number(text, 1, "below 1")
 
 
 def _seed(text):
     """Parse a seed: a whole number of at least 0."""
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; use 0 or more")
-    return value
+    return _whole_number(text, 0, "negative")
 
 
 def _positive_float(text):

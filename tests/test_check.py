@@ -218,7 +218,7 @@ def test_missing_parameter_is_named():
     assert "`mask` gets no value" in result.message
 
 
-def test_type_error_inside_the_function_is_not_a_parameter_mistake():
+def test_inner_type_error_is_not_signature():
     def delta(W_next, delta_next, z):
         return np.sum(W_next.T @ delta_next, axes=0) * z
 
@@ -543,7 +543,7 @@ def test_same_shape_outputs_in_wrong_order_are_named():
         new_W, new_b = exercise.reference(W, b, dW, db, lr)
         return new_b, new_W
 
-    # Square weights and a bias of the same shape are told apart by value.
+    # Square weights and a bias of the same shape differ only in their values.
     cases = [dict(W=np.eye(2), b=np.ones((2, 2)), dW=np.ones((2, 2)),
                   db=np.zeros((2, 2)), lr=0.5)]
     attempts, repeat = run_attempts(swapped, cases)
