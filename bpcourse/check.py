@@ -708,14 +708,16 @@ def evaluate_short_answer(exercise, answer):
                 problem, diagnosis = _known_mistake(exercise, answer, "that choice")
     elif isinstance(expected, tuple):
         shape = _as_shape(answer)
-        what = exercise.tuple_name
+        tuple_name = exercise.tuple_name
         if shape is None:
-            named, example = (("a shape", "(3, 5)") if what == "shape"
-                              else (f"the {what}", "(0, 1, 2)"))
+            if tuple_name == "shape":
+                named, example = "a shape", "(3, 5)"
+            else:
+                named, example = f"the {tuple_name}", "(0, 1, 2)"
             problem = (f"expected {named} as a tuple of whole numbers, such as "
                        f"{example}; got {answer!r}")
         elif shape != expected:
-            problem, diagnosis = _known_mistake(exercise, shape, f"{what} {shape}")
+            problem, diagnosis = _known_mistake(exercise, shape, f"{tuple_name} {shape}")
     else:
         if isinstance(answer, bool) or not isinstance(answer, (int, float, np.number)):
             problem = f"expected a number; got {_kind(answer)}"
@@ -799,7 +801,7 @@ def check(exercise_id, answer, seed=None):
     """
     if callable(exercise_id) and isinstance(answer, str):
         raise TypeError(
-            "check takes the exercise id first and your answer second, such as "
+            "check expects the exercise id first and your answer second, such as "
             f"check({answer!r}, {getattr(exercise_id, '__name__', 'your_function')})"
         )
     exercise = get_exercise(exercise_id)

@@ -30,7 +30,10 @@ def _sizes(text):
 
 
 def _whole_number(text, minimum, below):
-    """Parse a whole number of at least ``minimum``; ``below`` says what a smaller one is."""
+    """Parse a whole number of at least ``minimum``.
+
+    ``below`` describes a smaller number in the error message, such as "negative".
+    """
     try:
         value = int(text)
     except ValueError as error:

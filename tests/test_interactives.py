@@ -154,7 +154,7 @@ SIZES_JS = """
   const image = root.querySelector("img.bp-frames-image");
   const view = root.querySelector(".bp-frames-view");
   return {
-    shown: image.clientWidth, natural: image.naturalWidth,
+    rendered: image.clientWidth, natural: image.naturalWidth,
     viewScrolls: view.scrollWidth > view.clientWidth + 1,
     pageWidth: document.documentElement.scrollWidth,
     window: document.documentElement.clientWidth,
@@ -173,14 +173,14 @@ def test_zoom_shows_full_size_frame_on_a_phone(visit, docname):
         root.scroll_into_view_if_needed()
         zoom = root.locator("button.bp-frames-zoom")
         fitted = root.evaluate(SIZES_JS)
-        assert fitted["shown"] < 0.9 * fitted["natural"]
+        assert fitted["rendered"] < 0.9 * fitted["natural"]
         assert zoom.is_visible()
         assert zoom.get_attribute("aria-pressed") == "false"
 
         zoom.focus()
         page.keyboard.press("Enter")
         full = root.evaluate(SIZES_JS)
-        assert full["shown"] == full["natural"]
+        assert full["rendered"] == full["natural"]
         assert full["viewScrolls"]
         assert full["pageWidth"] <= full["window"]
         assert zoom.get_attribute("aria-pressed") == "true"
@@ -191,7 +191,7 @@ def test_zoom_shows_full_size_frame_on_a_phone(visit, docname):
             root.screenshot(path=str(ARTIFACTS / f"{name}-375-full-size.png"))
 
         zoom.click()
-        assert root.evaluate(SIZES_JS)["shown"] == fitted["shown"]
+        assert root.evaluate(SIZES_JS)["rendered"] == fitted["rendered"]
         assert zoom.get_attribute("aria-pressed") == "false"
 
 
@@ -201,7 +201,7 @@ def test_zoom_button_hidden_when_frame_fits(visit):
     root.scroll_into_view_if_needed()
     sizes = root.evaluate(SIZES_JS)
     button = root.locator("button.bp-frames-zoom")
-    assert button.is_visible() == (sizes["shown"] < 0.9 * sizes["natural"])
+    assert button.is_visible() == (sizes["rendered"] < 0.9 * sizes["natural"])
 
 
 # True once the explorer's current frame has loaded.
@@ -236,7 +236,7 @@ def test_zoomed_frames_keep_their_own_width(visit):
                 sizes = root.evaluate(SIZES_JS)
                 widths_seen.add(sizes["natural"])
                 if zoom.get_attribute("aria-pressed") == "true":
-                    assert sizes["shown"] == sizes["natural"], (n, i, position)
+                    assert sizes["rendered"] == sizes["natural"], (n, i, position)
                 assert sizes["pageWidth"] <= sizes["window"]
     # The chapter's frames differ in width, which is what this test is about.
     assert len(widths_seen) >= 2
@@ -253,6 +253,6 @@ def test_widening_the_window_ends_the_zoom(visit):
     page.set_viewport_size({"width": 1400, "height": 900})
     page.wait_for_timeout(200)
     sizes = root.evaluate(SIZES_JS)
-    assert sizes["shown"] == sizes["natural"]
+    assert sizes["rendered"] == sizes["natural"]
     assert zoom.get_attribute("aria-pressed") == "false"
     assert not zoom.is_visible()
